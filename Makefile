@@ -1,0 +1,67 @@
+# The appliance: `make run` boots it, `make test` runs every test.
+# Both install what is missing first (tools/deps.sh, as root).
+
+CPUS    ?= 4
+MEM     ?= 64M
+CMDLINE ?=
+BUILD   := build
+LWIP    := $(BUILD)/third_party/lwip
+
+CC      := gcc
+GCC_INC := $(shell $(CC) -print-file-name=include)
+
+KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration \
+	-ffreestanding -fno-builtin -nostdinc -isystem $(GCC_INC) -Ikernel/include \
+	-fno-stack-protector -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
+	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -m64 -mcmodel=small
+KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,boot/linker.ld -Wl,-z,max-page-size=4096 \
+	-Wl,--build-id=none
+
+KERNEL_SRC := $(wildcard kernel/*.c) $(wildcard smp/*.c) appliance/main.c
+KERNEL_ASM := boot/boot.S boot/trampoline.S kernel/vectors.S
+KERNEL_OBJ := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRC) $(KERNEL_ASM))
+
+ELF := $(BUILD)/appliance.elf
+ISO := $(BUILD)/appliance.iso
+
+.PHONY: all deps run test unit qemu-test clean
+all: $(ISO)
+
+deps:
+	@bash tools/deps.sh
+
+$(BUILD)/obj/%.c.o: %.c | deps-stamp
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"; $(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  AS $<"; $(CC) $(KCFLAGS) -c $< -o $@
+
+.PHONY: deps-stamp
+deps-stamp:
+
+$(ELF): $(KERNEL_OBJ) boot/linker.ld
+	$(CC) $(KLDFLAGS) -o $@ $(KERNEL_OBJ)
+	@size $@
+
+$(ISO): $(ELF) boot/grub.cfg.in
+	@mkdir -p $(BUILD)/iso/boot/grub
+	cp $(ELF) $(BUILD)/iso/boot/appliance.elf
+	sed 's|@CMDLINE@|$(CMDLINE)|' boot/grub.cfg.in > $(BUILD)/iso/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || \
+		{ cat $(BUILD)/grub-mkrescue.log; exit 1; }
+	@ls -l $@ | awk '{print "iso: " $$5 " bytes"}'
+
+run: deps
+	@$(MAKE) --no-print-directory $(ISO)
+	@bash tools/run.sh $(CPUS) $(MEM) $(ISO)
+
+test: deps
+	@$(MAKE) --no-print-directory $(ISO)
+	@bash tests/run.sh
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/iso $(ELF) $(ISO)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,94 @@
+/* cmdline.c - splits the boot command line into key=value options. */
+#include "cmdline.h"
+
+#include <stddef.h>
+
+struct cmdline boot_cmdline;
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+void cmdline_parse(struct cmdline *cl, const char *line)
+{
+	size_t n = 0;
+	cl->nopts = 0;
+	cl->dropped = 0;
+	cl->truncated = false;
+	if (line) {
+		while (line[n] && n < CMDLINE_MAX - 1) {
+			cl->buf[n] = line[n];
+			n++;
+		}
+		cl->truncated = line[n] != '\0';
+	}
+	cl->buf[n] = '\0';
+
+	char *p = cl->buf;
+	for (;;) {
+		while (is_blank(*p))
+			*p++ = '\0';
+		if (!*p)
+			break;
+		char *word = p;
+		while (*p && !is_blank(*p))
+			p++;
+		if (*p)
+			*p++ = '\0';
+		if (cl->nopts == CMDLINE_MAX_OPTS) {
+			cl->dropped++;
+			continue;
+		}
+		char *eq = word;
+		while (*eq && *eq != '=')
+			eq++;
+		const char *value = "";
+		if (*eq) {
+			*eq = '\0';
+			value = eq + 1;
+		}
+		cl->opts[cl->nopts].key = word;
+		cl->opts[cl->nopts].value = value;
+		cl->nopts++;
+	}
+}
+
+static int str_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+const char *cmdline_get(const struct cmdline *cl, const char *key)
+{
+	for (int i = cl->nopts - 1; i >= 0; i--)
+		if (str_eq(cl->opts[i].key, key))
+			return cl->opts[i].value;
+	return NULL;
+}
+
+bool cmdline_get_u64(const struct cmdline *cl, const char *key, uint64_t min, uint64_t max,
+		     uint64_t def, uint64_t *out)
+{
+	const char *v = cmdline_get(cl, key);
+	*out = def;
+	if (!v)
+		return true;
+	if (!*v)
+		return false;
+	uint64_t x = 0;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9')
+			return false;
+		unsigned d = (unsigned)(*v - '0');
+		if (x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+	}
+	if (x < min || x > max)
+		return false;
+	*out = x;
+	return true;
+}

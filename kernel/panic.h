@@ -1,0 +1,21 @@
+/* panic.h - stop the machine with a report on the console. A panic never
+ * reboots: the reporting core stops every other core with an NMI and then
+ * halts with interrupts off. */
+#ifndef KERNEL_PANIC_H
+#define KERNEL_PANIC_H
+
+#include <stdint.h>
+
+void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void panic_exception(const char *name, uint64_t vector, uint64_t error, uint64_t rip,
+		     uint64_t rsp, uint64_t cr2) __attribute__((noreturn));
+int panic_in_progress(void);
+void panic_halt_here(void) __attribute__((noreturn));
+
+#define kassert(cond) \
+	do { \
+		if (!(cond)) \
+			panic("assertion failed: %s at %s:%d", #cond, __FILE__, __LINE__); \
+	} while (0)
+
+#endif

@@ -1,0 +1,72 @@
+/* cpu.h - per-CPU state: one struct cpu per online core, found by APIC ID
+ * through one dense index (the paper's APIC-ID-indexed array), and on the
+ * running core through GS (offset 0 holds the struct's own address). */
+#ifndef SMP_CPU_H
+#define SMP_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../kernel/x86.h"
+
+#define MAX_CPUS     64
+#define MAX_APIC_ID  256
+
+enum cpu_state {
+	CPU_IDLE,       /* running, but not a task (the BSP serving the network) */
+	CPU_BUSY,       /* running a task */
+	CPU_HALTED,     /* in HLT */
+};
+
+struct tss {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+_Static_assert(sizeof(struct tss) == 104, "TSS is 104 bytes (SDM 7.7)");
+
+struct cpu {
+	struct cpu *self;       /* gs:0; set by the BSP before the core starts */
+	int index;              /* dense index 0..ncpus-1; set by the BSP before start */
+	uint32_t apic_id;       /* from the MADT; set by the BSP before start */
+	bool bsp;               /* set once at discovery */
+	volatile bool online;   /* set by the core itself when it reached C */
+	uint32_t smt_id;        /* topology from CPUID: thread within core, */
+	uint32_t core_id;       /*   core within package, package; */
+	uint32_t pkg_id;        /*   written by the core itself at start */
+
+	/* Counters: written only by the owning core, read by anyone (relaxed). */
+	int state;              /* enum cpu_state */
+	uint64_t halts;         /* times it went into HLT */
+	uint64_t wakes;         /* times it came out of HLT */
+	uint64_t tasks_done;
+	uint64_t busy_tsc;      /* TSC cycles spent running tasks */
+
+	uint64_t stack_top;     /* set by the BSP before start */
+	struct tss tss;         /* IST1 = emergency stack for #DF, NMI, #MC */
+	uint8_t ist_stack[4096] __attribute__((aligned(16)));
+};
+
+extern struct cpu cpus[MAX_CPUS];
+extern int ncpus;                       /* cores discovered */
+extern volatile int cpus_online;        /* cores that reached C (atomic) */
+extern int8_t apic_to_cpu[MAX_APIC_ID]; /* APIC ID -> dense index, -1 none */
+
+static inline struct cpu *this_cpu(void)
+{
+	return (struct cpu *)gs_self();
+}
+
+static inline int cpu_index(void)
+{
+	return this_cpu()->index;
+}
+
+/* Every core, on its way up: GS base, GDT with its TSS, IDT. */
+void cpu_init_this(struct cpu *c);
+
+#endif

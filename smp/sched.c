@@ -1,0 +1,197 @@
+/* sched.c - the idle loops and wake-ups. The rule that keeps a wake-up
+ * from being lost: a core publishes "halted" in halted_mask, then checks
+ * for work with interrupts off, then runs STI;HLT back to back. A waker
+ * publishes the work, then claims a halted core's bit (atomic fetch-and)
+ * and IPIs it. Whichever comes second sees the other's write. */
+#include "sched.h"
+
+#include "../kernel/console.h"
+#include "../kernel/panic.h"
+#include "../kernel/time.h"
+#include "../kernel/trap.h"
+#include "../kernel/x86.h"
+#include "cpu.h"
+#include "lapic.h"
+#include "taskq.h"
+
+static struct taskq runq;
+static struct taskq_cell runq_cells[SCHED_QUEUE_CAPACITY];
+static volatile int submit_lock;        /* keeps an n-task submit whole */
+
+static uint64_t halted_mask;            /* bit i: cpus[i] is (about to be) in HLT */
+static volatile int bsp_kicked;
+static int wake_order[MAX_CPUS];        /* APs, in placement order */
+static int nwake;
+static enum sched_placement placement;
+
+static void wake_handler(void *arg)
+{
+	(void)arg;      /* the IPI's only job is to end HLT */
+}
+
+static void timer_handler(void *arg)
+{
+	(void)arg;
+	sched_kick_bsp();
+}
+
+static int place_key(const struct cpu *c)
+{
+	if (placement == PLACE_PACK)
+		return (int)((c->pkg_id << 16) | (c->core_id << 8) | c->smt_id);
+	return (int)((c->smt_id << 16) | (c->pkg_id << 8) | c->core_id);
+}
+
+void sched_init(void)
+{
+	taskq_init(&runq, runq_cells, SCHED_QUEUE_CAPACITY);
+	trap_set_handler(VEC_WAKE, wake_handler, 0);
+	trap_set_handler(VEC_TIMER, timer_handler, 0);
+}
+
+void sched_set_placement(enum sched_placement p)
+{
+	placement = p;
+	nwake = 0;
+	for (int i = 0; i < ncpus; i++)
+		if (!cpus[i].bsp && cpus[i].online)
+			wake_order[nwake++] = i;
+	for (int i = 1; i < nwake; i++)         /* insertion sort, n <= 64 */
+		for (int j = i; j > 0 && place_key(&cpus[wake_order[j]]) <
+					 place_key(&cpus[wake_order[j - 1]]); j--) {
+			int t = wake_order[j];
+			wake_order[j] = wake_order[j - 1];
+			wake_order[j - 1] = t;
+		}
+}
+
+const char *sched_placement_name(void)
+{
+	return placement == PLACE_PACK ? "pack" : "spread";
+}
+
+static void wake_cores(int n)
+{
+	for (int k = 0; k < nwake && n > 0; k++) {
+		int i = wake_order[k];
+		uint64_t bit = 1ULL << i;
+		if (__atomic_load_n(&halted_mask, __ATOMIC_SEQ_CST) & bit &&
+		    __atomic_fetch_and(&halted_mask, ~bit, __ATOMIC_SEQ_CST) & bit) {
+			lapic_send_ipi(cpus[i].apic_id, VEC_WAKE);
+			n--;
+		}
+	}
+}
+
+bool sched_submit(struct task **tasks, int n)
+{
+	while (__atomic_exchange_n(&submit_lock, 1, __ATOMIC_ACQUIRE))
+		pause();
+	bool ok = taskq_depth(&runq) + (uint64_t)n <= taskq_capacity(&runq);
+	if (ok)
+		for (int i = 0; i < n; i++)
+			kassert(taskq_push(&runq, tasks[i]));
+	__atomic_store_n(&submit_lock, 0, __ATOMIC_RELEASE);
+	if (!ok)
+		return false;
+	/* The submitting core takes a task itself when it gets to it, so it
+	 * wakes one core fewer (the BSP polls the queue before it halts). */
+	wake_cores(this_cpu()->bsp ? n - 1 : n);
+	return true;
+}
+
+uint64_t sched_queue_depth(void)
+{
+	return taskq_depth(&runq);
+}
+
+uint64_t sched_queue_capacity(void)
+{
+	return taskq_capacity(&runq);
+}
+
+bool sched_run_one(void)
+{
+	struct task *t = taskq_pop(&runq);
+	if (!t)
+		return false;
+	struct cpu *c = this_cpu();
+	int prev = c->state;
+	__atomic_store_n(&c->state, CPU_BUSY, __ATOMIC_RELAXED);
+	uint64_t t0 = rdtsc();
+	t->run(t);
+	__atomic_store_n(&c->busy_tsc, c->busy_tsc + (rdtsc() - t0), __ATOMIC_RELAXED);
+	__atomic_store_n(&c->tasks_done, c->tasks_done + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->state, prev, __ATOMIC_RELAXED);
+	return true;
+}
+
+void sched_kick_bsp(void)
+{
+	__atomic_store_n(&bsp_kicked, 1, __ATOMIC_SEQ_CST);
+	uint64_t bit = 1ULL << 0;       /* the BSP is always cpus[0] */
+	if (this_cpu()->index != 0 &&
+	    __atomic_fetch_and(&halted_mask, ~bit, __ATOMIC_SEQ_CST) & bit)
+		lapic_send_ipi(cpus[0].apic_id, VEC_WAKE);
+}
+
+/* Called with interrupts off; returns with them on, after a wake-up. */
+static void halt(struct cpu *c)
+{
+	__atomic_store_n(&c->state, CPU_HALTED, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->halts, c->halts + 1, __ATOMIC_RELAXED);
+	sti_hlt();
+	__atomic_fetch_and(&halted_mask, ~(1ULL << c->index), __ATOMIC_SEQ_CST);
+	__atomic_store_n(&c->wakes, c->wakes + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->state, CPU_IDLE, __ATOMIC_RELAXED);
+}
+
+void sched_ap_loop(void)
+{
+	struct cpu *c = this_cpu();
+	for (;;) {
+		if (sched_run_one())
+			continue;
+		cli();
+		__atomic_fetch_or(&halted_mask, 1ULL << c->index, __ATOMIC_SEQ_CST);
+		if (taskq_depth(&runq)) {
+			__atomic_fetch_and(&halted_mask, ~(1ULL << c->index), __ATOMIC_SEQ_CST);
+			sti();
+			continue;
+		}
+		halt(c);
+	}
+}
+
+void sched_bsp_loop(const struct bsp_ops *ops)
+{
+	struct cpu *c = this_cpu();
+	uint64_t armed = SCHED_NO_DEADLINE;
+	for (;;) {
+		__atomic_store_n(&bsp_kicked, 0, __ATOMIC_SEQ_CST);
+		if (ops->poll)
+			ops->poll();
+		if (sched_run_one())
+			continue;
+		cli();
+		__atomic_fetch_or(&halted_mask, 1ULL << 0, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&bsp_kicked, __ATOMIC_SEQ_CST) || taskq_depth(&runq)) {
+			__atomic_fetch_and(&halted_mask, ~1ULL, __ATOMIC_SEQ_CST);
+			sti();
+			continue;
+		}
+		/* Arm the one-shot timer only when something is due; with no
+		 * deadline no timer runs at all. */
+		uint64_t dl = ops->next_deadline_ns ? ops->next_deadline_ns() : SCHED_NO_DEADLINE;
+		if (dl != armed) {
+			if (dl == SCHED_NO_DEADLINE)
+				lapic_timer_cancel();
+			else
+				dl = lapic_timer_oneshot(dl);
+			armed = dl;
+		}
+		halt(c);
+		if (armed != SCHED_NO_DEADLINE && time_ns() >= armed)
+			armed = SCHED_NO_DEADLINE;      /* the shot was spent */
+	}
+}

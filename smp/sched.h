@@ -1,0 +1,45 @@
+/* sched.h - run-to-completion tasks on every core. No preemption: a task
+ * runs to its end on the core that took it. Idle cores sit in HLT; new
+ * work wakes only as many of them as it needs, with an IPI. */
+#ifndef SMP_SCHED_H
+#define SMP_SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SCHED_QUEUE_CAPACITY 1024
+
+struct task {
+	void (*run)(struct task *t);    /* runs on any core, to completion */
+};
+
+enum sched_placement {
+	PLACE_SPREAD,   /* one task per physical core first (default) */
+	PLACE_PACK,     /* fill hyper-thread siblings first */
+};
+
+/* What the BSP does between tasks; it owns the network. */
+struct bsp_ops {
+	void (*poll)(void);             /* drain device and protocol work */
+	uint64_t (*next_deadline_ns)(void);     /* SCHED_NO_DEADLINE if none */
+};
+#define SCHED_NO_DEADLINE UINT64_MAX
+
+void sched_init(void);          /* once, before the APs start */
+/* Orders the online APs for wake-ups; after smp_start_aps. */
+void sched_set_placement(enum sched_placement p);
+/* Enqueues n tasks (all or none) and wakes the halted cores they need.
+ * Returns false when the queue lacks room for all n. */
+bool sched_submit(struct task **tasks, int n);
+uint64_t sched_queue_depth(void);
+uint64_t sched_queue_capacity(void);
+/* Pops and runs one task on this core; false if the queue was empty. */
+bool sched_run_one(void);
+/* Makes the BSP run ops->poll soon: from interrupt handlers and from
+ * cores that finished work the BSP must answer for. Any core. */
+void sched_kick_bsp(void);
+void sched_ap_loop(void) __attribute__((noreturn));
+void sched_bsp_loop(const struct bsp_ops *ops) __attribute__((noreturn));
+const char *sched_placement_name(void);
+
+#endif

@@ -1,0 +1,216 @@
+/* smp.c - AP start-up (Intel SDM vol. 3, 8.4.4.1: INIT, 10 ms, SIPI,
+ * 200 us, SIPI) through the real-mode trampoline, per-core setup, CPUID
+ * topology, and the boot-time self-test. */
+#include "smp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernel/console.h"
+#include "../kernel/gdt.h"
+#include "../kernel/kheap.h"
+#include "../kernel/panic.h"
+#include "../kernel/time.h"
+#include "../kernel/trap.h"
+#include "../kernel/x86.h"
+#include "acpi.h"
+#include "cpu.h"
+#include "lapic.h"
+#include "sched.h"
+
+#define TRAMPOLINE_BASE   0x8000        /* SIPI vector 0x08 */
+#define AP_STACK_SIZE     16384
+
+struct trampoline_params {
+	uint64_t cr3;
+	uint64_t stack;
+	uint64_t entry;
+	uint64_t arg;
+};
+
+extern char trampoline_start[], trampoline_end[], trampoline_params[];
+
+struct cpu cpus[MAX_CPUS];
+int ncpus;
+volatile int cpus_online;
+int8_t apic_to_cpu[MAX_APIC_ID];
+
+static void read_topology(struct cpu *c)
+{
+	uint32_t a, b, cx, d, max;
+	cpuid(0, 0, &max, &b, &cx, &d);
+	uint32_t smt_shift = 0, core_shift = 0;
+	if (max >= 0xb) {
+		for (uint32_t level = 0; level < 8; level++) {
+			cpuid(0xb, level, &a, &b, &cx, &d);
+			uint32_t type = (cx >> 8) & 0xff;
+			if (!type || !b)
+				break;
+			if (type == 1)
+				smt_shift = a & 0x1f;
+			else if (type == 2)
+				core_shift = a & 0x1f;
+		}
+	}
+	if (core_shift < smt_shift)
+		core_shift = smt_shift;
+	c->smt_id = c->apic_id & ((1u << smt_shift) - 1);
+	c->core_id = (c->apic_id >> smt_shift) & ((1u << (core_shift - smt_shift)) - 1);
+	c->pkg_id = core_shift < 32 ? c->apic_id >> core_shift : 0;
+}
+
+void cpu_init_this(struct cpu *c)
+{
+	c->self = c;
+	wrmsr(MSR_GS_BASE, (uint64_t)c);
+	gdt_init_cpu(c);
+	trap_init_cpu();
+}
+
+void smp_init(void)
+{
+	memset(apic_to_cpu, -1, sizeof(apic_to_cpu));
+	uint32_t me = lapic_id();
+	ncpus = acpi.ncpus ? acpi.ncpus : 1;
+	if (!acpi.ncpus)
+		acpi.apic_ids[0] = me;
+	/* The BSP is cpus[0] whatever its place in the MADT. */
+	int k = 1;
+	cpus[0].apic_id = me;
+	for (int i = 0; i < ncpus; i++)
+		if (acpi.apic_ids[i] != me && k < MAX_CPUS)
+			cpus[k++].apic_id = acpi.apic_ids[i];
+	ncpus = k;
+	for (int i = 0; i < ncpus; i++) {
+		cpus[i].index = i;
+		cpus[i].bsp = i == 0;
+		apic_to_cpu[cpus[i].apic_id] = (int8_t)i;
+	}
+	if (acpi.skipped)
+		kprintf("smp: %d cores beyond MAX_CPUS=%d ignored\n", acpi.skipped, MAX_CPUS);
+	cpu_init_this(&cpus[0]);
+	read_topology(&cpus[0]);
+	cpus[0].online = true;
+	cpus_online = 1;
+}
+
+static void ap_main(struct cpu *c)
+{
+	cpu_init_this(c);
+	lapic_init_cpu();
+	read_topology(c);
+	__atomic_store_n(&c->online, true, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&cpus_online, 1, __ATOMIC_SEQ_CST);
+	sti();
+	sched_ap_loop();
+}
+
+static bool wait_online(struct cpu *c, uint64_t us)
+{
+	uint64_t end = time_us() + us;
+	while (time_us() < end) {
+		if (__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
+			return true;
+		pause();
+	}
+	return __atomic_load_n(&c->online, __ATOMIC_ACQUIRE);
+}
+
+void smp_start_aps(void)
+{
+	size_t len = (size_t)(trampoline_end - trampoline_start);
+	memcpy((void *)TRAMPOLINE_BASE, trampoline_start, len);
+	struct trampoline_params *tp =
+		(void *)(TRAMPOLINE_BASE + (trampoline_params - trampoline_start));
+
+	for (int i = 1; i < ncpus; i++) {
+		struct cpu *c = &cpus[i];
+		uint8_t *stack = kmalloc_aligned(AP_STACK_SIZE, 16);
+		if (!stack) {
+			kprintf("smp: no memory for core %d's stack, skipped\n", i);
+			continue;
+		}
+		c->stack_top = (uint64_t)(stack + AP_STACK_SIZE);
+		tp->cr3 = read_cr3();
+		tp->stack = c->stack_top;
+		tp->entry = (uint64_t)ap_main;
+		tp->arg = (uint64_t)c;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+
+		lapic_send_init(c->apic_id);
+		time_delay_us(10000);
+		lapic_send_sipi(c->apic_id, TRAMPOLINE_BASE >> 12);
+		if (!wait_online(c, 200)) {
+			lapic_send_sipi(c->apic_id, TRAMPOLINE_BASE >> 12);
+			if (!wait_online(c, SMP_AP_TIMEOUT_MS * 1000ULL)) {
+				kprintf("smp: core %d (apic %u) did not answer in %d ms, skipped\n",
+					i, c->apic_id, SMP_AP_TIMEOUT_MS);
+				continue;
+			}
+		}
+	}
+	kprintf("smp: %s, %d of %d cores started\n", lapic_x2apic() ? "x2apic" : "xapic",
+		cpus_online, ncpus);
+	kprintf("cores online: %d\n", cpus_online);
+}
+
+/* The self-test: every task waits until all have started, so no core
+ * can run two of them; then each core must have run exactly one. */
+struct selftest_task {
+	struct task task;
+	int ran_on;
+};
+
+static volatile int selftest_started;
+static volatile int selftest_target;
+static volatile uint64_t selftest_deadline;
+
+static void selftest_run(struct task *t)
+{
+	struct selftest_task *st = (struct selftest_task *)t;
+	st->ran_on = cpu_index();
+	__atomic_fetch_add(&selftest_started, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&selftest_started, __ATOMIC_SEQ_CST) < selftest_target &&
+	       time_us() < selftest_deadline)
+		pause();
+}
+
+bool smp_selftest(void)
+{
+	int n = cpus_online;
+	struct selftest_task *ts = calloc((size_t)n, sizeof(*ts));
+	struct task **tp = calloc((size_t)n, sizeof(*tp));
+	kassert(ts && tp);
+	for (int i = 0; i < n; i++) {
+		ts[i].task.run = selftest_run;
+		ts[i].ran_on = -1;
+		tp[i] = &ts[i].task;
+	}
+	selftest_started = 0;
+	selftest_target = n;
+	selftest_deadline = time_us() + 5000000;
+	uint64_t t0 = time_us();
+	kassert(sched_submit(tp, n));
+	while (sched_run_one())
+		;
+	/* Wait for the last tasks to finish on the other cores. */
+	while (sched_queue_depth() || __atomic_load_n(&selftest_started, __ATOMIC_SEQ_CST) < n) {
+		if (time_us() > selftest_deadline)
+			break;
+		pause();
+	}
+	uint64_t seen = 0;
+	for (int i = 0; i < n; i++)
+		if (ts[i].ran_on >= 0)
+			seen |= 1ULL << ts[i].ran_on;
+	int distinct = 0;
+	for (; seen; seen &= seen - 1)
+		distinct++;
+	bool ok = distinct == n;
+	kprintf("selftest: %s (%d tasks ran on %d distinct cores of %d online, %lu us)\n",
+		ok ? "passed" : "FAILED", __atomic_load_n(&selftest_started, __ATOMIC_SEQ_CST),
+		distinct, n, (unsigned long)(time_us() - t0));
+	free(ts);
+	free(tp);
+	return ok;
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need on a Debian 12 machine, and
+# unpacks lwIP 2.1.3 from Debian's source package into build/third_party.
+# Idempotent: a second run with everything present does nothing but check.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+third="$top/build/third_party"
+
+pkgs=(qemu-system-x86 qemu-utils grub-pc-bin grub-common xorriso mtools
+      libjsmn-dev dpkg-dev gcc make python3 iproute2 netcat-openbsd)
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: missing $*; run as root (or install them) first" >&2
+		exit 1
+	fi
+}
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing+=("$p")
+done
+updated=0
+if [ ${#missing[@]} -gt 0 ]; then
+	need_root "${missing[*]}"
+	echo "deps: installing ${missing[*]}"
+	apt-get update -qq
+	updated=1
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# lwIP from Debian's source package. apt-get source needs a deb-src entry;
+# add one for the mirror the machine already uses when there is none.
+if [ ! -f "$third/lwip/src/core/init.c" ]; then
+	if ! grep -rqs '^\(Types:.*deb-src\|deb-src\)' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		need_root "a deb-src entry"
+		mirror=$(grep -rhs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' |
+			grep -v security | head -n1)
+		[ -n "$mirror" ] || mirror=$(grep -hs '^deb ' /etc/apt/sources.list |
+			awk '{print $2}' | grep -v security | head -n1)
+		[ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+		echo "deps: adding deb-src for $mirror"
+		cat >/etc/apt/sources.list.d/appliance-deb-src.sources <<SRC
+Types: deb-src
+URIs: $mirror
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+		updated=0
+	fi
+	[ $updated = 1 ] || apt-get update -qq
+	rm -rf "$third/src" && mkdir -p "$third/src"
+	(cd "$third/src" && apt-get source -qq lwip >/dev/null 2>&1 ||
+		apt-get source lwip)
+	dir=$(find "$third/src" -maxdepth 1 -type d -name 'lwip-*' | head -n1)
+	[ -f "$dir/src/core/init.c" ] || { echo "deps: lwip source not unpacked" >&2; exit 1; }
+	grep -q 'LWIP_VERSION_MAJOR *2' "$dir/src/include/lwip/init.h"
+	rm -rf "$third/lwip" && mv "$dir" "$third/lwip" && rm -rf "$third/src"
+	echo "deps: lwIP $(grep -h 'define LWIP_VERSION_\(MAJOR\|MINOR\|REVISION\)' \
+		"$third/lwip/src/include/lwip/init.h" | awk '{print $3}' | tr -d 'U' | paste -sd.) ready"
+fi
