@@ -15,7 +15,7 @@ KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration
 	-fno-stack-protector -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
 	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -m64 -mcmodel=small
 KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,boot/linker.ld -Wl,-z,max-page-size=4096 \
-	-Wl,--build-id=none
+	-Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
 KERNEL_SRC := $(wildcard kernel/*.c) $(wildcard smp/*.c) appliance/main.c
 KERNEL_ASM := boot/boot.S boot/trampoline.S kernel/vectors.S
@@ -24,6 +24,7 @@ KERNEL_OBJ := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRC) $(KERNEL_ASM))
 ELF := $(BUILD)/appliance.elf
 ISO := $(BUILD)/appliance.iso
 
+.SECONDEXPANSION:
 .PHONY: all deps run test unit qemu-test clean
 all: $(ISO)
 
@@ -65,3 +66,20 @@ clean:
 	rm -rf $(BUILD)/obj $(BUILD)/iso $(ELF) $(ISO)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Host unit tests: the pure files, built with the host compiler and the
+# sanitizers (tests/unit/, one file per module).
+UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -fsanitize=address,undefined \
+	-fno-omit-frame-pointer -fno-sanitize-recover=undefined -pthread
+UNIT_TESTS := taskq cmdline heap fmt
+UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
+unit_src_taskq := smp/taskq.c
+unit_src_cmdline := kernel/cmdline.c
+unit_src_heap := kernel/heap.c
+unit_src_fmt := kernel/fmt.c
+
+$(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $$(unit_src_$$*)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC $@"; $(CC) $(UNIT_CFLAGS) -o $@ $< $(unit_src_$*)
+
+unit: $(UNIT_BINS)

@@ -21,7 +21,24 @@
 #define SEL_CODE64       0x08
 #define SEL_DATA         0x10
 
+#define MB1_MAGIC        0x1badb002
+#define MB1_FLAGS        0x00010002     /* memory map, address fields valid */
+
 	.section .multiboot, "a"
+	/* Multiboot (1) header, for loaders that only speak version 1, such
+	 * as QEMU's -kernel: the address fields let it load this ELF64 image
+	 * as the flat file it is (one PT_LOAD, see linker.ld). */
+	.balign 4
+mb1_header:
+	.long MB1_MAGIC
+	.long MB1_FLAGS
+	.long -(MB1_MAGIC + MB1_FLAGS)
+	.long mb1_header                /* header_addr */
+	.long __kernel_start            /* load_addr */
+	.long __data_end                /* load_end_addr */
+	.long __bss_end                 /* bss_end_addr */
+	.long _start                    /* entry_addr */
+
 	.balign 8
 mb2_header:
 	.long MB2_MAGIC

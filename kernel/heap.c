@@ -40,12 +40,14 @@ void heap_init(struct heap *h, void *arena, size_t size)
 
 void *heap_alloc(struct heap *h, size_t n, size_t align)
 {
-	if (align < HEAP_ALIGN)
+	if (align == 0)
 		align = HEAP_ALIGN;
 	if ((align & (align - 1)) || n > h->end - h->start) {
 		h->failures++;
 		return NULL;
 	}
+	if (align < HEAP_ALIGN)
+		align = HEAP_ALIGN;
 	for (struct heap_block **pp = &h->free; *pp; pp = &(*pp)->next) {
 		struct heap_block *b = *pp;
 		uintptr_t user = align_up((uintptr_t)b + sizeof(struct heap_tag) + sizeof(size_t), align);

@@ -12,7 +12,7 @@
 #include "cmdline.h"
 #include "console.h"
 #include "kheap.h"
-#include "multiboot2.h"
+#include "multiboot.h"
 #include "panic.h"
 #include "time.h"
 #include "trap.h"
@@ -33,8 +33,8 @@ static void maybe_fault(void)
 	if (!strcmp(what, "pf"))
 		*(volatile uint64_t *)0x7ffffffff000ULL = 1;
 	if (!strcmp(what, "div")) {
-		volatile uint64_t zero = 0;
-		kprintf("%lu\n", (unsigned long)(1 / zero));
+		volatile uint64_t one = 1, zero = 0;   /* both volatile: 1/x folds to x==1 */
+		kprintf("%lu\n", (unsigned long)(one / zero));
 	}
 	panic("panic_test=%s", what);
 }
@@ -45,7 +45,7 @@ void kmain(uint32_t magic, uint32_t info)
 
 	console_init();                         /* COM1, so everything after can report */
 	kprintf("\nappliance: booting\n");
-	mb2_parse(magic, info, &bi);            /* command line, RAM, RSDP */
+	multiboot_parse(magic, info, &bi);      /* command line, RAM, RSDP */
 	cmdline_parse(&boot_cmdline, bi.cmdline);
 	kheap_init((void *)bi.heap_base, bi.heap_size);  /* malloc from here on */
 	trap_init();                            /* IDT: exceptions report and halt */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernel/cmdline.h"
 #include "../kernel/console.h"
 #include "../kernel/gdt.h"
 #include "../kernel/kheap.h"
@@ -118,6 +119,10 @@ static bool wait_online(struct cpu *c, uint64_t us)
 
 void smp_start_aps(void)
 {
+	/* Test hook: test_dead_ap=N never sends core N its SIPI, so the
+	 * timeout path below runs. */
+	uint64_t dead = 0;
+	cmdline_get_u64(&boot_cmdline, "test_dead_ap", 1, MAX_CPUS - 1, 0, &dead);
 	size_t len = (size_t)(trampoline_end - trampoline_start);
 	memcpy((void *)TRAMPOLINE_BASE, trampoline_start, len);
 	struct trampoline_params *tp =
@@ -139,9 +144,11 @@ void smp_start_aps(void)
 
 		lapic_send_init(c->apic_id);
 		time_delay_us(10000);
-		lapic_send_sipi(c->apic_id, TRAMPOLINE_BASE >> 12);
-		if (!wait_online(c, 200)) {
+		if ((uint64_t)i != dead)
 			lapic_send_sipi(c->apic_id, TRAMPOLINE_BASE >> 12);
+		if (!wait_online(c, 200)) {
+			if ((uint64_t)i != dead)
+				lapic_send_sipi(c->apic_id, TRAMPOLINE_BASE >> 12);
 			if (!wait_online(c, SMP_AP_TIMEOUT_MS * 1000ULL)) {
 				kprintf("smp: core %d (apic %u) did not answer in %d ms, skipped\n",
 					i, c->apic_id, SMP_AP_TIMEOUT_MS);

@@ -1,11 +1,36 @@
-/* multiboot2.h - the boot information GRUB hands over (Multiboot2 spec,
- * 3.6: tags). Only the tags the kernel reads are described. */
-#ifndef KERNEL_MULTIBOOT2_H
-#define KERNEL_MULTIBOOT2_H
+/* multiboot.h - the boot information a loader hands over: Multiboot2
+ * (GRUB; spec 3.6, tags) or Multiboot 1 (QEMU's -kernel; spec 3.3, the
+ * info structure). Only what the kernel reads is described. */
+#ifndef KERNEL_MULTIBOOT_H
+#define KERNEL_MULTIBOOT_H
 
 #include <stdint.h>
 
 #define MB2_BOOTLOADER_MAGIC 0x36d76289
+#define MB1_BOOTLOADER_MAGIC 0x2badb002
+
+#define MB1_INFO_CMDLINE  (1u << 2)
+#define MB1_INFO_MMAP     (1u << 6)
+
+struct mb1_info {
+	uint32_t flags;         /* which fields below are valid */
+	uint32_t mem_lower, mem_upper;
+	uint32_t boot_device;
+	uint32_t cmdline;       /* MB1_INFO_CMDLINE: physical address */
+	uint32_t mods_count, mods_addr;
+	uint32_t syms[4];
+	uint32_t mmap_length;   /* MB1_INFO_MMAP: bytes of entries */
+	uint32_t mmap_addr;
+} __attribute__((packed));
+_Static_assert(sizeof(struct mb1_info) == 52, "multiboot 1 spec 3.3");
+
+struct mb1_mmap_entry {
+	uint32_t size;          /* of the rest of this entry */
+	uint64_t base;
+	uint64_t length;
+	uint32_t type;          /* 1 = available */
+} __attribute__((packed));
+_Static_assert(sizeof(struct mb1_mmap_entry) == 24, "multiboot 1 spec 3.3");
 
 #define MB2_TAG_END       0
 #define MB2_TAG_CMDLINE   1
@@ -52,6 +77,7 @@ struct boot_info {
 	uint64_t ram_total;     /* sum of available ranges */
 };
 
-void mb2_parse(uint32_t magic, uint64_t info, struct boot_info *bi);
+/* Either kind, told apart by the magic in EAX; panics on neither. */
+void multiboot_parse(uint32_t magic, uint64_t info, struct boot_info *bi);
 
 #endif

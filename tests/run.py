@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""run.py - runs every test: the host unit tests (build/unit/test_*), then
+the QEMU tests (tests/qemu/test_*.py, each function test_*). Prints one
+line per test and ends with "N passed, M failed[, K skipped]". Exit code
+non-zero on any failure.
+
+  tests/run.py [PATTERN...]   run only tests whose name contains a pattern"""
+
+import glob
+import importlib
+import inspect
+import os
+import subprocess
+import sys
+import time
+import traceback
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "tests", "qemu"))
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here; the message says why."""
+
+
+def unit_tests():
+    for b in sorted(glob.glob(os.path.join(TOP, "build", "unit", "test_*"))):
+        name = "unit/" + os.path.basename(b)
+
+        def run(b=b):
+            r = subprocess.run([b], capture_output=True, text=True, timeout=600)
+            if r.returncode != 0:
+                raise AssertionError(r.stdout + r.stderr)
+            return r.stdout.strip()
+        yield name, run
+
+
+def qemu_tests():
+    for path in sorted(glob.glob(os.path.join(TOP, "tests", "qemu", "test_*.py"))):
+        mod = importlib.import_module(os.path.basename(path)[:-3])
+        mod.Skip = Skip
+        for name, fn in inspect.getmembers(mod, inspect.isfunction):
+            if name.startswith("test_") and fn.__module__ == mod.__name__:
+                yield "%s/%s" % (mod.__name__, name), fn
+
+
+def main():
+    pats = sys.argv[1:]
+    passed = failed = skipped = 0
+    failures = []
+    t_all = time.monotonic()
+    for name, fn in list(unit_tests()) + list(qemu_tests()):
+        if pats and not any(p in name for p in pats):
+            continue
+        t0 = time.monotonic()
+        try:
+            note = fn()
+            passed += 1
+            status = "PASS"
+        except Skip as e:
+            skipped += 1
+            status = "SKIP"
+            note = str(e)
+        except Exception as e:  # noqa: BLE001 - a test failure of any kind
+            failed += 1
+            status = "FAIL"
+            note = "".join(traceback.format_exception_only(type(e), e)).strip()
+            failures.append((name, traceback.format_exc()))
+        dt = time.monotonic() - t0
+        line = "%s %-45s %6.1fs" % (status, name, dt)
+        if note and status != "PASS":
+            line += "  " + note.splitlines()[0][:200]
+        print(line, flush=True)
+    for name, tb in failures:
+        print("\n==== %s\n%s" % (name, tb), flush=True)
+    print("\ntotal %.0fs" % (time.monotonic() - t_all))
+    summary = "%d passed, %d failed" % (passed, failed)
+    if skipped:
+        summary += ", %d skipped" % skipped
+    print(summary)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
