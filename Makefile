@@ -12,14 +12,23 @@ GCC_INC := $(shell $(CC) -print-file-name=include)
 
 KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration \
 	-ffreestanding -fno-builtin -nostdinc -isystem $(GCC_INC) -Ikernel/include \
+	-Ilwip_port -I$(LWIP)/src/include \
 	-fno-stack-protector -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
 	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -m64 -mcmodel=small
 KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,boot/linker.ld -Wl,-z,max-page-size=4096 \
 	-Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
-KERNEL_SRC := $(wildcard kernel/*.c) $(wildcard smp/*.c) appliance/main.c
+KERNEL_SRC := $(wildcard kernel/*.c) $(wildcard smp/*.c) $(wildcard drivers/*/*.c) \
+	$(wildcard lwip_port/*.c) $(wildcard appliance/*.c) $(wildcard appliance/*/*.c)
 KERNEL_ASM := boot/boot.S boot/trampoline.S kernel/vectors.S
-KERNEL_OBJ := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRC) $(KERNEL_ASM))
+# lwIP 2.1.3, from Debian's source package (tools/deps.sh), IPv4 only.
+LWIP_FILES := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c \
+	core/memp.c core/netif.c core/pbuf.c core/stats.c core/sys.c core/tcp.c \
+	core/tcp_in.c core/tcp_out.c core/timeouts.c core/udp.c core/ipv4/dhcp.c \
+	core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c \
+	core/ipv4/ip4_frag.c netif/ethernet.c
+LWIP_OBJ := $(patsubst %.c,$(BUILD)/obj/lwip/%.o,$(LWIP_FILES))
+KERNEL_OBJ := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRC) $(KERNEL_ASM)) $(LWIP_OBJ)
 
 ELF := $(BUILD)/appliance.elf
 ISO := $(BUILD)/appliance.iso
@@ -31,16 +40,20 @@ all: $(ISO)
 deps:
 	@bash tools/deps.sh
 
-$(BUILD)/obj/%.c.o: %.c | deps-stamp
+$(LWIP)/src/core/init.c:
+	@bash tools/deps.sh
+
+$(BUILD)/obj/lwip/%.o: $(LWIP)/src/%.c lwip_port/lwipopts.h lwip_port/arch/cc.h
+	@mkdir -p $(dir $@)
+	@echo "  CC lwip/$*.c"; $(CC) $(KCFLAGS) -w -c $< -o $@
+
+$(BUILD)/obj/%.c.o: %.c | $(LWIP)/src/core/init.c
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"; $(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	@echo "  AS $<"; $(CC) $(KCFLAGS) -c $< -o $@
-
-.PHONY: deps-stamp
-deps-stamp:
 
 $(ELF): $(KERNEL_OBJ) boot/linker.ld
 	$(CC) $(KLDFLAGS) -o $@ $(KERNEL_OBJ)

@@ -1,0 +1,25 @@
+/* ipcfg.h - the ip= boot parameter (API.md section 4):
+ *   ip=dhcp | ip=<addr>/<prefix>[,<gateway>]
+ * Pure: also built into the host unit tests. Addresses in host order. */
+#ifndef LWIP_PORT_IPCFG_H
+#define LWIP_PORT_IPCFG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ipcfg {
+	bool dhcp;
+	uint32_t addr;
+	uint32_t mask;
+	uint32_t gw;            /* 0 when none given */
+};
+
+/* The fallback when DHCP gets no lease: 10.0.2.15/24, gateway 10.0.2.2
+ * (QEMU user networking's defaults). */
+void ipcfg_fallback(struct ipcfg *c);
+/* 0, or -1 for a malformed value (then *c is the DHCP default). */
+int ipcfg_parse(const char *s, struct ipcfg *c);
+/* Parses a dotted quad; false unless it is exactly four numbers 0..255. */
+bool ipcfg_parse_addr(const char *s, const char *end, uint32_t *out);
+
+#endif

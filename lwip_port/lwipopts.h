@@ -1,0 +1,68 @@
+/* lwipopts.h - lwIP configuration (lwIP 2.1 src/include/lwip/opt.h lists
+ * every option). NO_SYS with the raw API: lwIP runs on the BSP only and
+ * no other core ever calls into it, so no locking is configured. */
+#ifndef LWIPOPTS_H
+#define LWIPOPTS_H
+
+#define NO_SYS                  1
+#define SYS_LIGHTWEIGHT_PROT    0       /* interrupt handlers never touch lwIP */
+#define LWIP_SOCKET             0
+#define LWIP_NETCONN            0
+#define LWIP_TIMERS             1
+
+/* Memory: lwIP's own heap and pools, sized for 32 HTTP connections and a
+ * burst of UDP requests; kept small enough for -m 8M. */
+#define MEM_ALIGNMENT           8
+#define MEM_SIZE                (192 * 1024)
+#define MEMP_NUM_PBUF           64
+#define MEMP_NUM_UDP_PCB        8
+#define MEMP_NUM_TCP_PCB        40
+#define MEMP_NUM_TCP_PCB_LISTEN 4
+#define MEMP_NUM_TCP_SEG        128
+#define MEMP_NUM_SYS_TIMEOUT    12
+#define PBUF_POOL_SIZE          96
+#define PBUF_POOL_BUFSIZE       1536
+
+#define LWIP_IPV4               1
+#define LWIP_IPV6               0
+#define LWIP_ARP                1
+#define ETHARP_SUPPORT_STATIC_ENTRIES 0
+#define LWIP_ICMP               1
+#define LWIP_RAW                0
+#define LWIP_UDP                1
+#define LWIP_TCP                1
+#define LWIP_DHCP               1
+#define LWIP_DHCP_DOES_ACD_CHECK 0
+#define DHCP_DOES_ARP_CHECK     0       /* take the lease at once */
+#define LWIP_AUTOIP             0
+#define LWIP_IGMP               0
+#define LWIP_DNS                0
+#define IP_REASSEMBLY           1
+#define IP_FRAG                 1
+
+#define TCP_MSS                 1460
+#define TCP_WND                 (8 * TCP_MSS)
+#define TCP_SND_BUF             (8 * TCP_MSS)
+#define TCP_SND_QUEUELEN        (4 * TCP_SND_BUF / TCP_MSS)
+#define TCP_LISTEN_BACKLOG      1
+#define LWIP_TCP_KEEPALIVE      0
+
+#define LWIP_NETIF_STATUS_CALLBACK 1
+#define LWIP_NETIF_LINK_CALLBACK   1
+#define LWIP_NETIF_HOSTNAME     1
+
+#define LWIP_STATS              1
+#define LWIP_STATS_DISPLAY      0
+#define MEM_STATS               1
+#define MEMP_STATS              1
+
+#define CHECKSUM_GEN_IP         1
+#define CHECKSUM_GEN_UDP        1
+#define CHECKSUM_GEN_TCP        1
+#define CHECKSUM_CHECK_IP       1
+#define CHECKSUM_CHECK_UDP      1
+#define CHECKSUM_CHECK_TCP      1
+
+#define LWIP_DEBUG              0
+
+#endif

@@ -1,0 +1,195 @@
+/* net.c - lwIP on a netdev with NO_SYS=1: the netif glue (frames in and
+ * out, copied between driver buffers and pbufs), sys_now() from the TSC,
+ * address configuration, and the deadline that decides when the BSP's
+ * one-shot timer next fires (sys_timeouts_sleeptime: with nothing
+ * pending, no timer is armed). */
+#include "net.h"
+
+#include "../kernel/console.h"
+#include "../kernel/time.h"
+#include "../kernel/x86.h"
+#include "../smp/sched.h"
+#include "ipcfg.h"
+#include "lwip/dhcp.h"
+#include "lwip/etharp.h"
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/stats.h"
+#include "lwip/timeouts.h"
+#include "netif/ethernet.h"
+
+#define RX_BUDGET   32
+#define MAX_SEGS    16
+
+static struct netif netif;
+static struct netdev *dev;
+static const char *addr_source = "none";
+static uint32_t rand_state;
+
+u32_t sys_now(void)
+{
+	return (u32_t)(time_ns() / 1000000);
+}
+
+uint32_t lwip_port_rand(void)
+{
+	/* xorshift32, seeded from the TSC at first use */
+	if (!rand_state)
+		rand_state = (uint32_t)rdtsc() | 1;
+	rand_state ^= rand_state << 13;
+	rand_state ^= rand_state >> 17;
+	rand_state ^= rand_state << 5;
+	return rand_state;
+}
+
+static err_t linkoutput(struct netif *n, struct pbuf *p)
+{
+	(void)n;
+	struct netdev_seg segs[MAX_SEGS];
+	int k = 0;
+	for (struct pbuf *q = p; q; q = q->next) {
+		if (k == MAX_SEGS) {
+			LINK_STATS_INC(link.drop);
+			dev->stats.tx_drops++;
+			return ERR_MEM;
+		}
+		segs[k].data = q->payload;
+		segs[k].len = q->len;
+		k++;
+	}
+	if (dev->ops->xmit(dev, segs, k) < 0) {
+		LINK_STATS_INC(link.drop);
+		return ERR_MEM;
+	}
+	LINK_STATS_INC(link.xmit);
+	return ERR_OK;
+}
+
+static bool rx_deliver(void *ctx, const void *frame, size_t len)
+{
+	(void)ctx;
+	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+	if (!p) {
+		LINK_STATS_INC(link.memerr);
+		return false;
+	}
+	pbuf_take(p, frame, (u16_t)len);
+	LINK_STATS_INC(link.recv);
+	if (netif.input(p, &netif) != ERR_OK) {
+		pbuf_free(p);
+		return false;
+	}
+	return true;
+}
+
+static err_t netif_setup(struct netif *n)
+{
+	n->name[0] = 'e';
+	n->name[1] = 'n';
+	n->hwaddr_len = ETH_HWADDR_LEN;
+	for (int i = 0; i < ETH_HWADDR_LEN; i++)
+		n->hwaddr[i] = dev->mac[i];
+	n->mtu = dev->mtu;
+	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+	n->output = etharp_output;
+	n->linkoutput = linkoutput;
+	return ERR_OK;
+}
+
+static void print_addr(const char *what)
+{
+	const ip4_addr_t *a = netif_ip4_addr(&netif), *m = netif_ip4_netmask(&netif),
+			 *g = netif_ip4_gw(&netif);
+	int prefix = 0;
+	for (uint32_t x = lwip_ntohl(ip4_addr_get_u32(m)); x & 0x80000000u; x <<= 1)
+		prefix++;
+	kprintf("net: address %u.%u.%u.%u/%d gw %u.%u.%u.%u (%s)\n", ip4_addr1(a), ip4_addr2(a),
+		ip4_addr3(a), ip4_addr4(a), prefix, ip4_addr1(g), ip4_addr2(g), ip4_addr3(g),
+		ip4_addr4(g), what);
+}
+
+static void status_changed(struct netif *n)
+{
+	if (netif_is_up(n) && !ip4_addr_isany_val(*netif_ip4_addr(n)) && dhcp_supplied_address(n)) {
+		addr_source = "dhcp";
+		print_addr("dhcp");
+	}
+}
+
+static void set_static(const struct ipcfg *c, const char *what)
+{
+	ip4_addr_t a, m, g;
+	ip4_addr_set_u32(&a, lwip_htonl(c->addr));
+	ip4_addr_set_u32(&m, lwip_htonl(c->mask));
+	ip4_addr_set_u32(&g, lwip_htonl(c->gw));
+	netif_set_addr(&netif, &a, &m, &g);
+	addr_source = what;
+	print_addr(what);
+}
+
+static void dhcp_fallback(void *arg)
+{
+	(void)arg;
+	if (dhcp_supplied_address(&netif))
+		return;
+	dhcp_stop(&netif);
+	struct ipcfg c;
+	ipcfg_fallback(&c);
+	kprintf("net: no DHCP lease after %d ms\n", NET_DHCP_FALLBACK_MS);
+	set_static(&c, "fallback");
+}
+
+void net_init(struct netdev *nd, const char *ip_option)
+{
+	struct ipcfg cfg;
+	dev = nd;
+	if (ipcfg_parse(ip_option, &cfg) < 0)
+		kprintf("net: ip=%s is malformed (want dhcp or A.B.C.D/P[,GW]); using dhcp\n",
+			ip_option);
+	lwip_init();
+	netif_add(&netif, NULL, NULL, NULL, NULL, netif_setup, ethernet_input);
+	netif_set_default(&netif);
+	netif_set_status_callback(&netif, status_changed);
+	netif_set_up(&netif);
+	netif_set_link_up(&netif);
+	if (cfg.dhcp) {
+		dhcp_start(&netif);
+		sys_timeout(NET_DHCP_FALLBACK_MS, dhcp_fallback, NULL);
+		kprintf("net: dhcp started\n");
+	} else {
+		set_static(&cfg, "static");
+	}
+}
+
+void net_poll(void)
+{
+	if (dev && dev->ops->rx_poll(dev, rx_deliver, NULL, RX_BUDGET) == RX_BUDGET)
+		sched_kick_bsp();       /* more frames wait: come back soon */
+	sys_check_timeouts();
+}
+
+uint64_t net_next_deadline_ns(void)
+{
+	u32_t ms = sys_timeouts_sleeptime();
+	if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE)
+		return UINT64_MAX;
+	/* +1 ms: sys_now() truncates, so a deadline on the exact millisecond
+	 * could find the timeout not yet due and cost a second wake-up. */
+	return time_ns() + ((uint64_t)ms + 1) * 1000000;
+}
+
+struct netdev *net_device(void)
+{
+	return dev;
+}
+
+uint32_t net_addr(void)
+{
+	return lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(&netif)));
+}
+
+const char *net_addr_source(void)
+{
+	return addr_source;
+}

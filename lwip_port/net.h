@@ -1,0 +1,25 @@
+/* net.h - the network as the services see it: lwIP brought up on a
+ * netdev, run from the BSP loop. Only the BSP calls these. */
+#ifndef LWIP_PORT_NET_H
+#define LWIP_PORT_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../drivers/netdev.h"
+
+/* Brings up lwIP on nd with the ip= option (DHCP by default, falling back
+ * to 10.0.2.15/24 gw 10.0.2.2 after NET_DHCP_FALLBACK_MS without a lease). */
+void net_init(struct netdev *nd, const char *ip_option);
+/* Drains received frames and runs due lwIP timeouts. */
+void net_poll(void);
+/* When lwIP next needs the CPU (time_ns clock), or UINT64_MAX. */
+uint64_t net_next_deadline_ns(void);
+struct netdev *net_device(void);
+/* The address in use, host order, 0 while none. */
+uint32_t net_addr(void);
+const char *net_addr_source(void);     /* "dhcp", "static", "fallback", "none" */
+
+#define NET_DHCP_FALLBACK_MS 4000
+
+#endif
