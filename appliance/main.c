@@ -10,6 +10,7 @@
 #include "../kernel/console.h"
 #include "../lwip_port/net.h"
 #include "../smp/sched.h"
+#include "http/http.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
@@ -45,6 +46,10 @@ void app_main(void)
 	if (nd) {
 		net_init(nd, cmdline_get(&boot_cmdline, "ip"));
 		start_echo();
+		uint64_t port;
+		if (!cmdline_get_u64(&boot_cmdline, "http_port", 1, 65535, 80, &port))
+			kprintf("appliance: http_port is not a port number 1..65535; using 80\n");
+		http_init((uint16_t)port);
 	} else {
 		kprintf("appliance: no network device; serving nothing\n");
 	}

@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 third="$top/build/third_party"
 
 pkgs=(qemu-system-x86 qemu-utils grub-pc-bin grub-common xorriso mtools
-      libjsmn-dev dpkg-dev gcc make python3 iproute2 netcat-openbsd)
+      libjsmn-dev dpkg-dev gcc make python3 iproute2 iputils-ping netcat-openbsd curl)
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
