@@ -72,7 +72,7 @@ run: deps
 	@bash tools/run.sh $(CPUS) $(MEM) $(ISO)
 
 test: deps
-	@$(MAKE) --no-print-directory $(ISO)
+	@$(MAKE) --no-print-directory all
 	@bash tests/run.sh
 
 clean:
@@ -84,7 +84,7 @@ clean:
 # sanitizers (tests/unit/, one file per module).
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -fsanitize=address,undefined \
 	-fno-omit-frame-pointer -fno-sanitize-recover=undefined -pthread
-UNIT_TESTS := taskq cmdline heap fmt virtq ipcfg
+UNIT_TESTS := taskq cmdline heap fmt virtq ipcfg primes
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 unit_src_taskq := smp/taskq.c
 unit_src_cmdline := kernel/cmdline.c
@@ -92,9 +92,17 @@ unit_src_heap := kernel/heap.c
 unit_src_fmt := kernel/fmt.c
 unit_src_virtq := drivers/virtio_net/virtq.c
 unit_src_ipcfg := lwip_port/ipcfg.c
+unit_src_primes := appliance/jobs/primes.c
 
 $(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $$(unit_src_$$*)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC $@"; $(CC) $(UNIT_CFLAGS) -o $@ $< $(unit_src_$*)
 
 unit: $(UNIT_BINS)
+
+# Host client (tools/primectl.c), with the workload file for its self-check.
+PRIMECTL := $(BUILD)/primectl
+$(PRIMECTL): tools/primectl.c appliance/jobs/primes.c appliance/jobs/primes.h
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC $@"; $(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ tools/primectl.c appliance/jobs/primes.c
+all: $(PRIMECTL)

@@ -11,6 +11,8 @@
 #include "../lwip_port/net.h"
 #include "../smp/sched.h"
 #include "http/http.h"
+#include "jobs/jobs.h"
+#include "udp_compute/udp_compute.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
@@ -35,21 +37,34 @@ static void start_echo(void)
 	}
 }
 
+static void poll(void)
+{
+	net_poll();
+	jobs_poll();
+}
+
+static uint16_t port_option(const char *key, uint16_t def)
+{
+	uint64_t port;
+	if (!cmdline_get_u64(&boot_cmdline, key, 1, 65535, def, &port))
+		kprintf("appliance: %s is not a port number 1..65535; using %u\n", key, def);
+	return (uint16_t)port;
+}
+
 static const struct bsp_ops bsp_ops = {
-	.poll = net_poll,
+	.poll = poll,
 	.next_deadline_ns = net_next_deadline_ns,
 };
 
 void app_main(void)
 {
+	jobs_init();
 	struct netdev *nd = vnet_init();
 	if (nd) {
 		net_init(nd, cmdline_get(&boot_cmdline, "ip"));
 		start_echo();
-		uint64_t port;
-		if (!cmdline_get_u64(&boot_cmdline, "http_port", 1, 65535, 80, &port))
-			kprintf("appliance: http_port is not a port number 1..65535; using 80\n");
-		http_init((uint16_t)port);
+		udp_compute_init(port_option("udp_port", 5555));
+		http_init(port_option("http_port", 80));
 	} else {
 		kprintf("appliance: no network device; serving nothing\n");
 	}
