@@ -84,7 +84,7 @@ clean:
 # sanitizers (tests/unit/, one file per module).
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -fsanitize=address,undefined \
 	-fno-omit-frame-pointer -fno-sanitize-recover=undefined -pthread
-UNIT_TESTS := taskq cmdline heap fmt virtq ipcfg primes
+UNIT_TESTS := taskq cmdline heap fmt virtq ipcfg primes request
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 unit_src_taskq := smp/taskq.c
 unit_src_cmdline := kernel/cmdline.c
@@ -93,6 +93,7 @@ unit_src_fmt := kernel/fmt.c
 unit_src_virtq := drivers/virtio_net/virtq.c
 unit_src_ipcfg := lwip_port/ipcfg.c
 unit_src_primes := appliance/jobs/primes.c
+unit_src_request := appliance/udp_compute/request.c appliance/jobs/primes.c
 
 $(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $$(unit_src_$$*)
 	@mkdir -p $(dir $@)

@@ -23,11 +23,11 @@ static int parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out, int *
 			return 0;
 		unsigned d = (unsigned)(s[i] - '0');
 		if (v > (max - d) / 10) {
-			*overflow = 1;
-			/* keep checking that the rest are digits */
+			/* Too big, unless the rest shows it is no number at all. */
 			for (size_t k = i + 1; k < n; k++)
 				if (s[k] < '0' || s[k] > '9')
 					return 0;
+			*overflow = 1;
 			return 0;
 		}
 		v = v * 10 + d;
