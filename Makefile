@@ -21,10 +21,11 @@ KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,boot/linker.ld -Wl,-z,max-page-size
 KERNEL_SRC := $(wildcard kernel/*.c) $(wildcard smp/*.c) $(wildcard drivers/*/*.c) \
 	$(wildcard lwip_port/*.c) $(wildcard appliance/*.c) $(wildcard appliance/*/*.c)
 KERNEL_ASM := boot/boot.S boot/trampoline.S kernel/vectors.S
-# lwIP 2.1.3, from Debian's source package (tools/deps.sh), IPv4 only.
+# lwIP 2.1.3, from Debian's source package (tools/deps.sh), IPv4 only; its
+# core/timeouts.c is replaced by lwip_port/timeouts.c (no cyclic timers).
 LWIP_FILES := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c \
 	core/memp.c core/netif.c core/pbuf.c core/stats.c core/sys.c core/tcp.c \
-	core/tcp_in.c core/tcp_out.c core/timeouts.c core/udp.c core/ipv4/dhcp.c \
+	core/tcp_in.c core/tcp_out.c core/udp.c core/ipv4/dhcp.c \
 	core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c \
 	core/ipv4/ip4_frag.c netif/ethernet.c
 LWIP_OBJ := $(patsubst %.c,$(BUILD)/obj/lwip/%.o,$(LWIP_FILES))

@@ -9,6 +9,7 @@
 #define LWIP_SOCKET             0
 #define LWIP_NETCONN            0
 #define LWIP_TIMERS             1
+#define LWIP_TIMERS_CUSTOM      1       /* lwip_port/timeouts.c: no cyclic timers */
 
 /* Memory: lwIP's own heap and pools, sized for 32 HTTP connections and a
  * burst of UDP requests; kept small enough for -m 8M. */
@@ -19,7 +20,6 @@
 #define MEMP_NUM_TCP_PCB        40
 #define MEMP_NUM_TCP_PCB_LISTEN 4
 #define MEMP_NUM_TCP_SEG        128
-#define MEMP_NUM_SYS_TIMEOUT    12
 #define PBUF_POOL_SIZE          96
 #define PBUF_POOL_BUFSIZE       1536
 

@@ -2,7 +2,15 @@
  * out, copied between driver buffers and pbufs), sys_now() from the TSC,
  * address configuration, and the deadline that decides when the BSP's
  * one-shot timer next fires (sys_timeouts_sleeptime: with nothing
- * pending, no timer is armed). */
+ * pending, no timer is armed).
+ *
+ * lwIP's cyclic timers (ARP 1 s, IP reassembly 1 s, DHCP 500 ms and 60 s)
+ * would wake an idle appliance four times a second. timeouts.c never starts
+ * them; they are driven on demand here instead: ARP while its table holds
+ * entries or traffic was seen in the last NET_ARP_LINGER_MS, reassembly
+ * for NET_REASS_LINGER_MS after a fragment arrived, DHCP's fine timer only
+ * while a DHCP exchange is under way, its coarse timer (lease renewal)
+ * once a minute while DHCP runs. TCP's timer is on demand in lwIP already. */
 #include "net.h"
 
 #include "../kernel/console.h"
@@ -11,6 +19,8 @@
 #include "../smp/sched.h"
 #include "ipcfg.h"
 #include "lwip/dhcp.h"
+#include "lwip/ip4_frag.h"
+#include "lwip/prot/dhcp.h"
 #include "lwip/etharp.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
@@ -21,11 +31,15 @@
 
 #define RX_BUDGET   32
 #define MAX_SEGS    16
+#define NET_ARP_LINGER_MS   10000
+#define NET_REASS_LINGER_MS ((IP_REASS_MAXAGE + 5) * IP_TMR_INTERVAL)
 
 static struct netif netif;
 static struct netdev *dev;
 static const char *addr_source = "none";
 static uint32_t rand_state;
+static bool arp_armed, reass_armed, dhcp_fine_armed;
+static u32_t last_traffic_ms, reass_until_ms;
 
 u32_t sys_now(void)
 {
@@ -43,6 +57,90 @@ uint32_t lwip_port_rand(void)
 	return rand_state;
 }
 
+static bool arp_table_busy(void)
+{
+	ip4_addr_t *ip;
+	struct netif *nif;
+	struct eth_addr *eth;
+	for (size_t i = 0; i < ARP_TABLE_SIZE; i++)
+		if (etharp_get_entry(i, &ip, &nif, &eth))
+			return true;
+	return false;
+}
+
+static void arp_tick(void *arg)
+{
+	(void)arg;
+	etharp_tmr();
+	arp_armed = arp_table_busy() || sys_now() - last_traffic_ms < NET_ARP_LINGER_MS;
+	if (arp_armed)
+		sys_timeout(ARP_TMR_INTERVAL, arp_tick, NULL);
+}
+
+static void note_traffic(void)
+{
+	last_traffic_ms = sys_now();
+	if (!arp_armed) {
+		arp_armed = true;
+		sys_timeout(ARP_TMR_INTERVAL, arp_tick, NULL);
+	}
+}
+
+static void reass_tick(void *arg)
+{
+	(void)arg;
+	ip_reass_tmr();
+	reass_armed = (s32_t)(reass_until_ms - sys_now()) > 0;
+	if (reass_armed)
+		sys_timeout(IP_TMR_INTERVAL, reass_tick, NULL);
+}
+
+/* An IPv4 fragment (MF set or a non-zero offset) starts reassembly. */
+static void note_fragment(const uint8_t *f, size_t len)
+{
+	if (len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 || !((f[20] & 0x3f) | f[21]))
+		return;
+	reass_until_ms = sys_now() + NET_REASS_LINGER_MS;
+	if (!reass_armed) {
+		reass_armed = true;
+		sys_timeout(IP_TMR_INTERVAL, reass_tick, NULL);
+	}
+}
+
+static bool dhcp_busy(void)
+{
+	struct dhcp *d = netif_dhcp_data(&netif);
+	return d && d->state != DHCP_STATE_OFF && d->state != DHCP_STATE_BOUND;
+}
+
+static void dhcp_fine_tick(void *arg)
+{
+	(void)arg;
+	dhcp_fine_tmr();
+	dhcp_fine_armed = dhcp_busy();
+	if (dhcp_fine_armed)
+		sys_timeout(DHCP_FINE_TIMER_MSECS, dhcp_fine_tick, NULL);
+}
+
+static void dhcp_arm_fine(void)
+{
+	if (!dhcp_fine_armed && dhcp_busy()) {
+		dhcp_fine_armed = true;
+		sys_timeout(DHCP_FINE_TIMER_MSECS, dhcp_fine_tick, NULL);
+	}
+}
+
+static void dhcp_coarse_tick(void *arg)
+{
+	(void)arg;
+	struct dhcp *d = netif_dhcp_data(&netif);
+	if (!d || d->state == DHCP_STATE_OFF)
+		return;
+	dhcp_coarse_tmr();
+	dhcp_arm_fine();        /* a renewal needs the fine timer again */
+	sys_timeout(DHCP_COARSE_TIMER_MSECS, dhcp_coarse_tick, NULL);
+}
+
 static err_t linkoutput(struct netif *n, struct pbuf *p)
 {
 	(void)n;
@@ -58,6 +156,7 @@ static err_t linkoutput(struct netif *n, struct pbuf *p)
 		segs[k].len = q->len;
 		k++;
 	}
+	note_traffic();
 	if (dev->ops->xmit(dev, segs, k) < 0) {
 		LINK_STATS_INC(link.drop);
 		return ERR_MEM;
@@ -69,6 +168,8 @@ static err_t linkoutput(struct netif *n, struct pbuf *p)
 static bool rx_deliver(void *ctx, const void *frame, size_t len)
 {
 	(void)ctx;
+	note_traffic();
+	note_fragment(frame, len);
 	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
 	if (!p) {
 		LINK_STATS_INC(link.memerr);
@@ -155,6 +256,8 @@ void net_init(struct netdev *nd, const char *ip_option)
 	netif_set_link_up(&netif);
 	if (cfg.dhcp) {
 		dhcp_start(&netif);
+		dhcp_arm_fine();
+		sys_timeout(DHCP_COARSE_TIMER_MSECS, dhcp_coarse_tick, NULL);
 		sys_timeout(NET_DHCP_FALLBACK_MS, dhcp_fallback, NULL);
 		kprintf("net: dhcp started\n");
 	} else {
