@@ -12,7 +12,7 @@ GCC_INC := $(shell $(CC) -print-file-name=include)
 
 KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration \
 	-ffreestanding -fno-builtin -nostdinc -isystem $(GCC_INC) -Ikernel/include \
-	-Ilwip_port -I$(LWIP)/src/include \
+	-Ilwip_port -I$(LWIP)/src/include -I$(BUILD)/third_party/jsmn \
 	-fno-stack-protector -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
 	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -m64 -mcmodel=small
 KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,boot/linker.ld -Wl,-z,max-page-size=4096 \
@@ -48,7 +48,16 @@ $(BUILD)/obj/lwip/%.o: $(LWIP)/src/%.c lwip_port/lwipopts.h lwip_port/arch/cc.h
 	@mkdir -p $(dir $@)
 	@echo "  CC lwip/$*.c"; $(CC) $(KCFLAGS) -w -c $< -o $@
 
-$(BUILD)/obj/%.c.o: %.c | $(LWIP)/src/core/init.c
+# jsmn is one header from libjsmn-dev; the freestanding build does not
+# search /usr/include, so it gets a copy under build/ at build time.
+$(BUILD)/third_party/jsmn/jsmn.h: /usr/include/jsmn.h
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+/usr/include/jsmn.h:
+	@bash tools/deps.sh
+
+$(BUILD)/obj/%.c.o: %.c | $(LWIP)/src/core/init.c $(BUILD)/third_party/jsmn/jsmn.h
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"; $(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
 

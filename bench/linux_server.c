@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,7 +83,7 @@ static void die(const char *what)
 static struct result task_run(const struct task *t)
 {
 	struct result r;
-	r.count = count_primes_range(t->lo, t->hi, NULL);
+	r.count = count_primes_range(t->lo, t->hi, NULL, NULL);
 	r.end_ns = now_ns();
 	return r;
 }

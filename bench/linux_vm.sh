@@ -140,7 +140,7 @@ if stale "$OUT/initramfs.gz" "$OUT/linux_server" "$BUSYBOX" "${BASH_SOURCE[0]}" 
 #!/bin/busybox sh
 # /init of the Linux baseline VM: mounts, virtio-net, network, the server.
 /bin/busybox mount -t proc proc /proc
-/bin/busybox --install -s       # its links point at /proc/self/exe's target
+/bin/busybox --install -s       # needs /proc: it reads /proc/self/exe
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 

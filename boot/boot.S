@@ -159,7 +159,10 @@ boot_pml4: .skip 4096
 boot_pdpt: .skip 4096
 	.globl boot_pd
 boot_pd:   .skip 4096 * 4
-boot_stack: .skip 16384
+	/* The BSP's stack (it runs lwIP and the services), with a canary
+	 * word at its bottom that the BSP loop checks (kernel/main.c). */
+	.globl boot_stack
+boot_stack: .skip 65536
 	.globl boot_stack_top
 boot_stack_top:
 

@@ -44,7 +44,7 @@
 #define TCP_WND                 (8 * TCP_MSS)
 #define TCP_SND_BUF             (8 * TCP_MSS)
 #define TCP_SND_QUEUELEN        (4 * TCP_SND_BUF / TCP_MSS)
-#define TCP_LISTEN_BACKLOG      1
+#define TCP_LISTEN_BACKLOG      0       /* http.c caps connections itself */
 #define LWIP_TCP_KEEPALIVE      0
 
 #define LWIP_NETIF_STATUS_CALLBACK 1

@@ -10,6 +10,7 @@
 #include "../kernel/x86.h"
 
 #define MAX_CPUS     64
+#define STACK_CANARY 0x5ca1ab1e0ddba11ULL
 #define MAX_APIC_ID  256
 
 enum cpu_state {
@@ -47,6 +48,7 @@ struct cpu {
 	uint64_t busy_tsc;      /* TSC cycles spent running tasks */
 
 	uint64_t stack_top;     /* set by the BSP before start */
+	uint64_t *stack_guard;  /* lowest word of the stack, holds STACK_CANARY */
 	struct tss tss;         /* IST1 = emergency stack for #DF, NMI, #MC */
 	uint8_t ist_stack[4096] __attribute__((aligned(16)));
 };

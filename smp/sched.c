@@ -23,6 +23,10 @@ static volatile int bsp_kicked;
 static int wake_order[MAX_CPUS];        /* APs, in placement order */
 static int nwake;
 static enum sched_placement placement;
+static const struct bsp_ops *bsp_ops;  /* set when the BSP loop starts */
+static uint64_t bsp_last_poll_tsc;      /* BSP only */
+static uint64_t yield_tsc;              /* SCHED_YIELD_NS in TSC cycles */
+static bool in_yield;                   /* BSP only */
 
 static void wake_handler(void *arg)
 {
@@ -94,9 +98,11 @@ bool sched_submit(struct task **tasks, int n)
 	__atomic_store_n(&submit_lock, 0, __ATOMIC_RELEASE);
 	if (!ok)
 		return false;
-	/* The submitting core takes a task itself when it gets to it, so it
-	 * wakes one core fewer (the BSP polls the queue before it halts). */
-	wake_cores(this_cpu()->bsp ? n - 1 : n);
+	/* The BSP takes a task itself when it gets back to its loop, so it
+	 * wakes one core fewer; not when it is inside a task already (a
+	 * request served from sched_bsp_yield). */
+	struct cpu *c = this_cpu();
+	wake_cores(c->bsp && c->state != CPU_BUSY ? n - 1 : n);
 	return true;
 }
 
@@ -126,6 +132,20 @@ bool sched_run_one(void)
 	return true;
 }
 
+void sched_bsp_yield(void)
+{
+	if (!this_cpu()->bsp || in_yield || !bsp_ops)
+		return;
+	uint64_t now = rdtsc();
+	if (now - bsp_last_poll_tsc < yield_tsc)
+		return;
+	in_yield = true;
+	bsp_last_poll_tsc = now;
+	__atomic_store_n(&bsp_kicked, 0, __ATOMIC_SEQ_CST);
+	bsp_ops->poll();
+	in_yield = false;
+}
+
 void sched_kick_bsp(void)
 {
 	__atomic_store_n(&bsp_kicked, 1, __ATOMIC_SEQ_CST);
@@ -138,6 +158,8 @@ void sched_kick_bsp(void)
 /* Called with interrupts off; returns with them on, after a wake-up. */
 static void halt(struct cpu *c)
 {
+	if (*c->stack_guard != STACK_CANARY)
+		panic("stack overflow on core %d", c->index);
 	__atomic_store_n(&c->state, CPU_HALTED, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->halts, c->halts + 1, __ATOMIC_RELAXED);
 	sti_hlt();
@@ -167,10 +189,13 @@ void sched_bsp_loop(const struct bsp_ops *ops)
 {
 	struct cpu *c = this_cpu();
 	uint64_t armed = SCHED_NO_DEADLINE;
+	yield_tsc = time_scale(SCHED_YIELD_NS, tsc_hz, 1000000000ULL);
+	bsp_ops = ops->poll ? ops : NULL;
 	for (;;) {
 		__atomic_store_n(&bsp_kicked, 0, __ATOMIC_SEQ_CST);
 		if (ops->poll)
 			ops->poll();
+		bsp_last_poll_tsc = rdtsc();
 		if (sched_run_one())
 			continue;
 		cli();

@@ -38,6 +38,13 @@ bool sched_run_one(void);
 /* Makes the BSP run ops->poll soon: from interrupt handlers and from
  * cores that finished work the BSP must answer for. Any core. */
 void sched_kick_bsp(void);
+/* Called by long tasks now and then. On the BSP, runs ops->poll when
+ * SCHED_YIELD_NS passed since the last poll, so that the network is
+ * served while the BSP computes (cooperative: nothing preempts a task,
+ * the task itself offers the moment). Elsewhere it returns at once. */
+void sched_bsp_yield(void);
+#define SCHED_YIELD_NS 1000000ULL
+
 void sched_ap_loop(void) __attribute__((noreturn));
 void sched_bsp_loop(const struct bsp_ops *ops) __attribute__((noreturn));
 const char *sched_placement_name(void);

@@ -30,6 +30,7 @@ struct trampoline_params {
 };
 
 extern char trampoline_start[], trampoline_end[], trampoline_params[];
+extern char boot_stack[];       /* boot.S: the BSP's stack, lowest byte */
 
 struct cpu cpus[MAX_CPUS];
 int ncpus;
@@ -90,6 +91,8 @@ void smp_init(void)
 	if (acpi.skipped)
 		kprintf("smp: %d cores beyond MAX_CPUS=%d ignored\n", acpi.skipped, MAX_CPUS);
 	cpu_init_this(&cpus[0]);
+	cpus[0].stack_guard = (uint64_t *)boot_stack;
+	*cpus[0].stack_guard = STACK_CANARY;
 	read_topology(&cpus[0]);
 	cpus[0].online = true;
 	cpus_online = 1;
@@ -136,6 +139,8 @@ void smp_start_aps(void)
 			continue;
 		}
 		c->stack_top = (uint64_t)(stack + AP_STACK_SIZE);
+		c->stack_guard = (uint64_t *)stack;
+		*c->stack_guard = STACK_CANARY;
 		tp->cr3 = read_cr3();
 		tp->stack = c->stack_top;
 		tp->entry = (uint64_t)ap_main;

@@ -1,40 +1,243 @@
-/* http.c - the TCP listener on http_port. The JSON control plane of
- * API.md section 3 is not built yet: until it is, every request gets a
- * well-formed HTTP/1.1 501 with a JSON error body and the connection is
- * closed, so curl and browsers see a clear answer instead of a reset.
- * A connection silent for HTTP_IDLE_S seconds is closed. */
+/* http.c - the HTTP/1.1 control plane on http_port (API.md section 3) over
+ * lwIP's raw TCP API, on the BSP. Each connection buffers one request
+ * (head up to 8 KiB, body up to 4 KiB), answers it, and stays open for the
+ * next unless the client asked to close; a connection silent for
+ * HTTP_IDLE_S seconds is closed. Answers longer than the TCP send buffer
+ * go out as the client acknowledges (the sent callback). */
 #include "http.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../../kernel/cmdline.h"
 #include "../../kernel/console.h"
+#include "../../kernel/kheap.h"
+#include "../../kernel/time.h"
+#include "../../lwip_port/net.h"
+#include "../../smp/cpu.h"
+#include "../../smp/sched.h"
+#include "../jobs/jobs.h"
+#include "api.h"
+#include "httpreq.h"
 #include "lwip/tcp.h"
+#include "render.h"
 
-#define HTTP_IDLE_S     20
-#define POLL_PER_S      2       /* tcp_poll interval is in 500 ms units */
-
-static const char body[] = "{\"error\":\"the HTTP control plane is not built yet\"}\n";
-static char reply[256];
-static int reply_len;
+#define HTTP_MAX_CONNS  32
+#define HTTP_IDLE_S     20      /* API.md: closed after 10 to 30 s of silence */
+#define POLLS_PER_S     2       /* tcp_poll runs every 500 ms */
+#define IN_SIZE         (HTTP_HEAD_MAX + HTTP_BODY_MAX)
+#define OUT_MAX         (256 * 1024)
 
 struct conn {
+	struct tcp_pcb *pcb;    /* NULL: slot free */
+	uint32_t gen;           /* changes whenever the slot is reused */
+	char *in;               /* IN_SIZE bytes */
+	size_t in_len;
+	char *out;              /* the answer being sent */
+	size_t out_len, out_sent;
+	bool close_after;
+	bool in_process;        /* process() is on the stack: flush must not re-enter */
+	bool close_done;        /* the last answer went out; close when safe */
+	bool waiting;           /* ?wait=1: answer when the job ends */
+	uint64_t wait_job;
 	int idle_polls;
-	int answered;
 };
 
-static struct conn conns[32];
+static struct conn conns[HTTP_MAX_CONNS];
+static const char *token;       /* token= boot option, or NULL */
+static uint64_t refused_conns;
 
-static void conn_close(struct tcp_pcb *pcb, struct conn *c)
+static const char *reason(int status)
 {
+	switch (status) {
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+static void conn_free(struct conn *c)
+{
+	free(c->in);
+	free(c->out);
+	c->in = c->out = NULL;
+	c->pcb = NULL;
+	c->waiting = false;
+	c->gen++;
+}
+
+static void conn_close(struct conn *c)
+{
+	struct tcp_pcb *pcb = c->pcb;
 	tcp_arg(pcb, NULL);
 	tcp_recv(pcb, NULL);
+	tcp_sent(pcb, NULL);
 	tcp_poll(pcb, NULL, 0);
 	tcp_err(pcb, NULL);
-	if (c)
-		c->answered = -1;       /* slot free */
+	conn_free(c);
 	if (tcp_close(pcb) != ERR_OK)
 		tcp_abort(pcb);
+}
+
+static void process(struct conn *c);
+
+/* Writes what the send buffer takes; closes or reads on when done. */
+static void flush(struct conn *c)
+{
+	while (c->out && c->out_sent < c->out_len) {
+		size_t n = c->out_len - c->out_sent;
+		size_t room = tcp_sndbuf(c->pcb);
+		if (n > room)
+			n = room;
+		if (n > 0xffff)
+			n = 0xffff;
+		if (!n || tcp_write(c->pcb, c->out + c->out_sent, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+			break;
+		c->out_sent += n;
+	}
+	tcp_output(c->pcb);
+	if (c->out && c->out_sent == c->out_len) {
+		free(c->out);
+		c->out = NULL;
+		if (c->close_after) {
+			c->close_done = true;
+			if (!c->in_process)
+				conn_close(c);
+			return;
+		}
+		if (!c->in_process)
+			process(c);     /* pipelined requests waiting in the buffer */
+	}
+}
+
+void http_respond(struct http_conn_ref ref, int status, const char *ctype, const char *body,
+		  size_t body_len, const char *extra)
+{
+	struct conn *c = &conns[ref.slot];
+	if (ref.slot >= HTTP_MAX_CONNS || !c->pcb || c->gen != ref.gen)
+		return;         /* the client went away meanwhile */
+	c->waiting = false;
+	char head[512];
+	int hl = snprintf(head, sizeof(head),
+			  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			  "Connection: %s\r\n%s\r\n",
+			  status, reason(status), ctype, body_len,
+			  c->close_after ? "close" : "keep-alive", extra ? extra : "");
+	free(c->out);
+	c->out = malloc((size_t)hl + body_len);
+	if (!c->out) {
+		c->close_after = c->close_done = true;
+		if (!c->in_process)
+			conn_close(c);
+		return;
+	}
+	memcpy(c->out, head, (size_t)hl);
+	memcpy(c->out + hl, body, body_len);
+	c->out_len = (size_t)hl + body_len;
+	c->out_sent = 0;
+	flush(c);
+}
+
+void http_respond_error(struct http_conn_ref ref, int status, const char *msg, const char *extra)
+{
+	char buf[256];
+	struct outbuf o;
+	out_init(&o, buf, sizeof(buf));
+	render_error(&o, msg);
+	http_respond(ref, status, "application/json", buf, o.len, extra);
+}
+
+void http_respond_out(struct http_conn_ref ref, int status, const char *ctype,
+		      const struct outbuf *o, const char *extra)
+{
+	if (o->overflow)
+		http_respond_error(ref, 500, "answer too large", NULL);
+	else
+		http_respond(ref, status, ctype, o->buf, o->len, extra);
+}
+
+void http_wait(struct http_conn_ref ref, uint64_t job)
+{
+	struct conn *c = &conns[ref.slot];
+	if (c->pcb && c->gen == ref.gen) {
+		c->waiting = true;
+		c->wait_job = job;
+	}
+}
+
+bool http_authorized(const struct http_req *r)
+{
+	if (!token)
+		return true;
+	const char *p = "Bearer ";
+	if (strncmp(r->auth, p, 7))
+		return false;
+	return !strcmp(r->auth + 7, token);
+}
+
+/* Answers every complete request in the buffer, one at a time. */
+static void process_requests(struct conn *c)
+{
+	while (c->pcb && !c->out && !c->waiting && c->in_len && !c->close_done) {
+		struct http_req r;
+		int n = http_parse_head(c->in, c->in_len, &r);
+		struct http_conn_ref ref = { (int)(c - conns), c->gen };
+		if (n == 0) {
+			if (c->in_len >= HTTP_HEAD_MAX) {
+				c->close_after = true;
+				http_respond_error(ref, 431, "request header block too large", NULL);
+			}
+			return;
+		}
+		if (n < 0) {
+			c->close_after = true;
+			http_respond_error(ref, -n, -n == 505 ? "HTTP/1.x only" :
+				-n == 431 ? "request header block too large" : "malformed request",
+				NULL);
+			return;
+		}
+		c->close_after = r.close;
+		if (r.chunked) {
+			c->close_after = true;
+			http_respond_error(ref, 411, "chunked bodies are not accepted; send Content-Length",
+					   NULL);
+			return;
+		}
+		size_t body = r.content_length > 0 ? (size_t)r.content_length : 0;
+		if (body > HTTP_BODY_MAX) {
+			c->close_after = true;
+			http_respond_error(ref, 413, "request body larger than 4096 bytes", NULL);
+			return;
+		}
+		if (c->in_len < r.head_len + body)
+			return;         /* the body is still coming */
+		api_dispatch(ref, &r, c->in + r.head_len, body);
+		size_t used = r.head_len + body;
+		memmove(c->in, c->in + used, c->in_len - used);
+		c->in_len -= used;
+	}
+}
+
+static void process(struct conn *c)
+{
+	c->in_process = true;
+	process_requests(c);
+	c->in_process = false;
+	/* An answer sent completely inside may have asked to close. */
+	if (c->pcb && !c->out && c->close_done)
+		conn_close(c);
 }
 
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
@@ -43,35 +246,53 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	if (!p || err != ERR_OK) {
 		if (p)
 			pbuf_free(p);
-		conn_close(pcb, c);
+		conn_close(c);
 		return ERR_OK;
 	}
 	tcp_recved(pcb, p->tot_len);
-	pbuf_free(p);
 	c->idle_polls = 0;
-	if (!c->answered) {
-		c->answered = 1;
-		tcp_write(pcb, reply, (u16_t)reply_len, 0);
-		tcp_output(pcb);
-		conn_close(pcb, c);
+	size_t n = p->tot_len;
+	if (c->in_len + n > IN_SIZE) {
+		/* More than a head and a body could ever be: keep what fits so
+		 * that the answer is about the first request. */
+		n = IN_SIZE - c->in_len;
 	}
+	pbuf_copy_partial(p, c->in + c->in_len, (u16_t)n, 0);
+	c->in_len += n;
+	pbuf_free(p);
+	process(c);
+	return ERR_OK;
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	(void)pcb;
+	(void)len;
+	struct conn *c = arg;
+	c->idle_polls = 0;
+	flush(c);
 	return ERR_OK;
 }
 
 static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 {
+	(void)pcb;
 	struct conn *c = arg;
-	if (++c->idle_polls >= HTTP_IDLE_S * POLL_PER_S)
-		conn_close(pcb, c);
+	if (c->waiting) {
+		api_wait_poll((struct http_conn_ref){ (int)(c - conns), c->gen }, c->wait_job);
+		return ERR_OK;
+	}
+	if (++c->idle_polls >= HTTP_IDLE_S * POLLS_PER_S)
+		conn_close(c);
 	return ERR_OK;
 }
 
 static void on_err(void *arg, err_t err)
 {
-	struct conn *c = arg;
 	(void)err;
+	struct conn *c = arg;
 	if (c)
-		c->answered = -1;
+		conn_free(c);   /* lwIP already freed the pcb */
 }
 
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
@@ -80,38 +301,46 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	if (err != ERR_OK || !pcb)
 		return ERR_VAL;
 	struct conn *c = NULL;
-	for (unsigned i = 0; i < sizeof(conns) / sizeof(conns[0]); i++)
-		if (conns[i].answered == -1) {
+	for (int i = 0; i < HTTP_MAX_CONNS; i++)
+		if (!conns[i].pcb) {
 			c = &conns[i];
 			break;
 		}
-	if (!c) {
+	char *in = c ? malloc(IN_SIZE) : NULL;
+	if (!in) {
+		refused_conns++;
 		tcp_abort(pcb);
 		return ERR_ABRT;
 	}
-	c->answered = 0;
+	c->pcb = pcb;
+	c->in = in;
+	c->in_len = 0;
+	c->out = NULL;
+	c->close_after = false;
+	c->close_done = false;
+	c->in_process = false;
+	c->waiting = false;
 	c->idle_polls = 0;
 	tcp_arg(pcb, c);
 	tcp_recv(pcb, on_recv);
+	tcp_sent(pcb, on_sent);
 	tcp_poll(pcb, on_poll, 1);
 	tcp_err(pcb, on_err);
+	tcp_nagle_disable(pcb);
 	return ERR_OK;
 }
 
 void http_init(uint16_t port)
 {
-	reply_len = snprintf(reply, sizeof(reply),
-			     "HTTP/1.1 501 Not Implemented\r\nContent-Type: application/json\r\n"
-			     "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
-			     sizeof(body) - 1, body);
-	for (unsigned i = 0; i < sizeof(conns) / sizeof(conns[0]); i++)
-		conns[i].answered = -1;
+	token = cmdline_get(&boot_cmdline, "token");
+	if (token && !*token)
+		token = NULL;
 	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
 	if (!pcb || tcp_bind(pcb, IP4_ADDR_ANY, port) != ERR_OK) {
 		kprintf("http: cannot bind tcp port %u\n", port);
 		return;
 	}
-	pcb = tcp_listen(pcb);
+	pcb = tcp_listen_with_backlog(pcb, 8);
 	tcp_accept(pcb, on_accept);
-	kprintf("http: listening on tcp port %u\n", port);
+	kprintf("http: listening on tcp port %u%s\n", port, token ? " (token required)" : "");
 }

@@ -13,6 +13,7 @@
 #include "../../kernel/cmdline.h"
 #include "../../kernel/console.h"
 #include "../../kernel/time.h"
+#include "../../smp/cpu.h"
 #include "../../smp/sched.h"
 #include "primes.h"
 
@@ -50,15 +51,14 @@ void jobs_init(void)
 	log_jobs = v;
 }
 
-const char *job_state_name(enum job_state s)
+/* Every PRIMES_CHECK_STRIDE candidates: stop when cancelled; on the BSP,
+ * let the network in (sched_bsp_yield), so that a long task there does
+ * not keep requests, including the DELETE that cancels it, waiting. */
+static int keep_going(void *arg)
 {
-	static const char *const names[] = { "queued", "running", "done", "cancelled" };
-	return (unsigned)s < 4 ? names[s] : "?";
-}
-
-const char *job_mode_name(enum job_mode m)
-{
-	return m == JOB_SPLIT ? "split" : "repeat";
+	struct job *j = arg;
+	sched_bsp_yield();
+	return !__atomic_load_n(&j->cancel, __ATOMIC_RELAXED);
 }
 
 static void task_run(struct task *t)
@@ -69,9 +69,9 @@ static void task_run(struct task *t)
 	uint64_t r = 0;
 	if (!__atomic_load_n(&j->cancel, __ATOMIC_RELAXED)) {
 		if (j->info.mode == JOB_SPLIT)
-			r = count_primes_range(jt->lo, jt->hi, &j->cancel);
+			r = count_primes_range(jt->lo, jt->hi, keep_going, j);
 		else
-			r = count_primes_range(0, j->info.limit, &j->cancel);
+			r = count_primes_range(0, j->info.limit, keep_going, j);
 	}
 	j->partial[cpu_index()] += r;
 	if (__atomic_sub_fetch(&j->tasks_left, 1, __ATOMIC_ACQ_REL) == 0) {
@@ -243,4 +243,25 @@ void jobs_counters(struct job_counters *c)
 	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++)
 		if (inflight[i].used)
 			c->running++;
+}
+
+void jobs_list(int max, void (*fn)(const struct job_info *info, void *arg), void *arg)
+{
+	/* In flight, newest (highest id) first. */
+	uint64_t below = UINT64_MAX;
+	for (; max > 0; max--) {
+		struct job *best = NULL;
+		for (int i = 0; i < JOBS_MAX_INFLIGHT; i++)
+			if (inflight[i].used && inflight[i].info.id < below &&
+			    (!best || inflight[i].info.id > best->info.id))
+				best = &inflight[i];
+		if (!best)
+			break;
+		struct job_info info;
+		fill_live(best, &info);
+		fn(&info, arg);
+		below = best->info.id;
+	}
+	for (uint32_t k = 0; k < hist_count && max > 0; k++, max--)
+		fn(&history[(hist_head + JOBS_HISTORY - 1 - k) % JOBS_HISTORY], arg);
 }

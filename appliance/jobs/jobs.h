@@ -10,8 +10,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../smp/cpu.h"
-
 #define JOBS_MAX_INFLIGHT 64            /* API.md "Capacities" */
 #define JOBS_HISTORY      256
 #define JOBS_TASKS_MAX    1024
@@ -62,7 +60,18 @@ bool jobs_get(uint64_t id, struct job_info *info);
 void jobs_poll(void);
 void jobs_count_bad(void);
 void jobs_counters(struct job_counters *c);
-const char *job_state_name(enum job_state s);
-const char *job_mode_name(enum job_mode m);
+/* Calls fn for up to max jobs, newest first: in flight, then history. */
+void jobs_list(int max, void (*fn)(const struct job_info *info, void *arg), void *arg);
+
+static inline const char *job_state_name(enum job_state s)
+{
+	return s == JOB_QUEUED ? "queued" : s == JOB_RUNNING ? "running" :
+	       s == JOB_DONE ? "done" : "cancelled";
+}
+
+static inline const char *job_mode_name(enum job_mode m)
+{
+	return m == JOB_SPLIT ? "split" : "repeat";
+}
 
 #endif

@@ -21,15 +21,15 @@ static int is_prime(uint64_t n)
 	return 1;
 }
 
-uint64_t count_primes_range(uint64_t lo, uint64_t hi, const volatile int *cancel)
+uint64_t count_primes_range(uint64_t lo, uint64_t hi, int (*keep_going)(void *arg), void *arg)
 {
 	uint64_t count = 0;
 	uint64_t n = lo;
 	while (n < hi) {
-		uint64_t stop = hi - n > PRIMES_CANCEL_STRIDE ? n + PRIMES_CANCEL_STRIDE : hi;
+		uint64_t stop = hi - n > PRIMES_CHECK_STRIDE ? n + PRIMES_CHECK_STRIDE : hi;
 		for (; n < stop; n++)
 			count += (uint64_t)is_prime(n);
-		if (cancel && *cancel)
+		if (keep_going && !keep_going(arg))
 			break;
 	}
 	return count;
@@ -37,7 +37,7 @@ uint64_t count_primes_range(uint64_t lo, uint64_t hi, const volatile int *cancel
 
 uint64_t count_primes_below(uint64_t limit)
 {
-	return count_primes_range(0, limit, 0);
+	return count_primes_range(0, limit, 0, 0);
 }
 
 static uint64_t isqrt(uint64_t x)

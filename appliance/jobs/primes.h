@@ -11,11 +11,11 @@
 /* How many primes p satisfy 2 <= p < limit, by plain trial division. */
 uint64_t count_primes_below(uint64_t limit);
 
-/* Primes p with lo <= p < hi, same method. When cancel is not NULL it is
- * checked every PRIMES_CANCEL_STRIDE candidates; once it is non-zero the
- * count stops early and the partial result is meaningless. */
-uint64_t count_primes_range(uint64_t lo, uint64_t hi, const volatile int *cancel);
-#define PRIMES_CANCEL_STRIDE 4096
+/* Primes p with lo <= p < hi, same method. When keep_going is not NULL it
+ * is called with arg every PRIMES_CHECK_STRIDE candidates; once it returns
+ * 0 the count stops early and the partial result is meaningless. */
+uint64_t count_primes_range(uint64_t lo, uint64_t hi, int (*keep_going)(void *arg), void *arg);
+#define PRIMES_CHECK_STRIDE 256
 
 /* Split mode: bounds[0..tasks] with bounds[0] = 0, bounds[tasks] = limit,
  * non-decreasing, chosen so that each [bounds[i], bounds[i+1]) costs about

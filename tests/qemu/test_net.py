@@ -38,7 +38,7 @@ def test_tcp_port_80_accepts():
     with Vm(smp=1, net=user_net(tcp=[(port, 80)])) as vm:
         vm.wait_for(ADDR_RX, 60)
         s = socket.create_connection(("127.0.0.1", port), timeout=10)
-        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.sendall(b"GET /api/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         data = b""
         while True:
             chunk = s.recv(4096)
@@ -46,7 +46,7 @@ def test_tcp_port_80_accepts():
                 break
             data += chunk
         s.close()
-        assert data.startswith(b"HTTP/1.1 "), data[:100]
+        assert data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:100]
         assert b"Content-Type: application/json" in data
 
 

@@ -1,0 +1,158 @@
+/* render.c - JSON and Prometheus text from snapshots (API.md section 3).
+ * Field names and order follow the spec's examples. */
+#include "render.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static const char *const core_state[] = { "idle", "busy", "halted" };
+
+void out_init(struct outbuf *o, char *buf, size_t size)
+{
+	o->buf = buf;
+	o->size = size;
+	o->len = 0;
+	o->overflow = false;
+	if (size)
+		buf[0] = '\0';
+}
+
+void out_printf(struct outbuf *o, const char *fmt, ...)
+{
+	if (o->overflow)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->size - o->len) {
+		o->overflow = true;
+		o->buf[o->len] = '\0';
+		return;
+	}
+	o->len += (size_t)n;
+}
+
+void render_error(struct outbuf *o, const char *msg)
+{
+	out_printf(o, "{\"error\":\"");
+	for (; *msg; msg++) {
+		unsigned char c = (unsigned char)*msg;
+		if (c == '"' || c == '\\')
+			out_printf(o, "\\%c", c);
+		else if (c < 0x20)
+			out_printf(o, "\\u%04x", c);
+		else
+			out_printf(o, "%c", c);
+	}
+	out_printf(o, "\"}\n");
+}
+
+void render_status(struct outbuf *o, const struct status_snap *s)
+{
+	out_printf(o, "{\"uptime_us\":%lu,\"cores\":[", (unsigned long)s->uptime_us);
+	for (int i = 0; i < s->ncores; i++) {
+		const struct core_snap *c = &s->cores[i];
+		out_printf(o, "%s{\"id\":%d,\"apic_id\":%u,\"role\":\"%s\",\"state\":\"%s\","
+			   "\"halts\":%lu,\"wakes\":%lu,\"tasks_done\":%lu,\"busy_us\":%lu}",
+			   i ? "," : "", c->id, c->apic_id, c->bsp ? "bsp" : "ap",
+			   core_state[c->state >= 0 && c->state <= 2 ? c->state : 0],
+			   (unsigned long)c->halts, (unsigned long)c->wakes,
+			   (unsigned long)c->tasks_done, (unsigned long)c->busy_us);
+	}
+	out_printf(o, "],\"queue\":{\"depth\":%lu,\"capacity\":%lu},",
+		   (unsigned long)s->queue_depth, (unsigned long)s->queue_capacity);
+	out_printf(o, "\"jobs\":{\"accepted\":%lu,\"running\":%u,\"done\":%lu,\"cancelled\":%lu,"
+		   "\"rejected\":%lu,\"bad\":%lu},",
+		   (unsigned long)s->jobs.accepted, s->jobs.running, (unsigned long)s->jobs.done,
+		   (unsigned long)s->jobs.cancelled, (unsigned long)s->jobs.rejected,
+		   (unsigned long)s->jobs.bad);
+	out_printf(o, "\"net\":{\"link\":\"%s\",\"rx_packets\":%lu,\"rx_bytes\":%lu,"
+		   "\"rx_drops\":%lu,\"tx_packets\":%lu,\"tx_bytes\":%lu,\"tx_drops\":%lu,"
+		   "\"tx_ring_full\":%lu,\"irqs\":%lu},",
+		   !s->net.present ? "none" : s->net.link_up ? "up" : "down",
+		   (unsigned long)s->net.rx_packets, (unsigned long)s->net.rx_bytes,
+		   (unsigned long)s->net.rx_drops, (unsigned long)s->net.tx_packets,
+		   (unsigned long)s->net.tx_bytes, (unsigned long)s->net.tx_drops,
+		   (unsigned long)s->net.tx_ring_full, (unsigned long)s->net.irqs);
+	out_printf(o, "\"memory\":{\"heap_bytes\":%lu,\"heap_used_bytes\":%lu,"
+		   "\"heap_peak_bytes\":%lu,\"heap_failures\":%lu}}\n",
+		   (unsigned long)s->mem.heap_total, (unsigned long)s->mem.heap_used,
+		   (unsigned long)s->mem.heap_peak, (unsigned long)s->mem.heap_failures);
+}
+
+static void metric_head(struct outbuf *o, const char *name, const char *type, const char *help)
+{
+	out_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void per_core(struct outbuf *o, const struct status_snap *s, const char *name,
+		     const char *help, int which)
+{
+	metric_head(o, name, "counter", help);
+	for (int i = 0; i < s->ncores; i++) {
+		const struct core_snap *c = &s->cores[i];
+		if (which == 3) {
+			out_printf(o, "%s{core=\"%d\"} %lu.%06lu\n", name, c->id,
+				   (unsigned long)(c->busy_us / 1000000),
+				   (unsigned long)(c->busy_us % 1000000));
+			continue;
+		}
+		uint64_t v = which == 0 ? c->halts : which == 1 ? c->wakes : c->tasks_done;
+		out_printf(o, "%s{core=\"%d\"} %lu\n", name, c->id, (unsigned long)v);
+	}
+}
+
+void render_metrics(struct outbuf *o, const struct status_snap *s)
+{
+	per_core(o, s, "appliance_core_halts_total", "Times the core entered HLT.", 0);
+	per_core(o, s, "appliance_core_wakes_total", "Times the core left HLT.", 1);
+	per_core(o, s, "appliance_core_tasks_total", "Tasks the core ran to completion.", 2);
+	per_core(o, s, "appliance_core_busy_seconds_total", "Time the core spent in tasks.", 3);
+	metric_head(o, "appliance_queue_depth", "gauge", "Tasks waiting to start.");
+	out_printf(o, "appliance_queue_depth %lu\n", (unsigned long)s->queue_depth);
+	metric_head(o, "appliance_queue_capacity", "gauge", "Tasks the queue holds.");
+	out_printf(o, "appliance_queue_capacity %lu\n", (unsigned long)s->queue_capacity);
+	metric_head(o, "appliance_jobs_total", "counter", "Jobs by outcome.");
+	out_printf(o, "appliance_jobs_total{state=\"accepted\"} %lu\n", (unsigned long)s->jobs.accepted);
+	out_printf(o, "appliance_jobs_total{state=\"done\"} %lu\n", (unsigned long)s->jobs.done);
+	out_printf(o, "appliance_jobs_total{state=\"cancelled\"} %lu\n", (unsigned long)s->jobs.cancelled);
+	out_printf(o, "appliance_jobs_total{state=\"rejected\"} %lu\n", (unsigned long)s->jobs.rejected);
+	out_printf(o, "appliance_jobs_total{state=\"bad\"} %lu\n", (unsigned long)s->jobs.bad);
+	metric_head(o, "appliance_jobs_running", "gauge", "Jobs queued or running.");
+	out_printf(o, "appliance_jobs_running %u\n", s->jobs.running);
+	metric_head(o, "appliance_uptime_seconds", "gauge", "Time since boot.");
+	out_printf(o, "appliance_uptime_seconds %lu.%06lu\n", (unsigned long)(s->uptime_us / 1000000),
+		   (unsigned long)(s->uptime_us % 1000000));
+	const struct { const char *name, *help; uint64_t v; } net[] = {
+		{ "appliance_net_rx_packets_total", "Frames received.", s->net.rx_packets },
+		{ "appliance_net_rx_bytes_total", "Bytes received.", s->net.rx_bytes },
+		{ "appliance_net_rx_drops_total", "Received frames dropped.", s->net.rx_drops },
+		{ "appliance_net_tx_packets_total", "Frames sent.", s->net.tx_packets },
+		{ "appliance_net_tx_bytes_total", "Bytes sent.", s->net.tx_bytes },
+		{ "appliance_net_tx_drops_total", "Frames not sent.", s->net.tx_drops },
+		{ "appliance_net_tx_ring_full_total", "Times the TX ring was full.", s->net.tx_ring_full },
+		{ "appliance_net_irqs_total", "NIC interrupts.", s->net.irqs },
+	};
+	for (size_t i = 0; i < sizeof(net) / sizeof(net[0]); i++) {
+		metric_head(o, net[i].name, "counter", net[i].help);
+		out_printf(o, "%s %lu\n", net[i].name, (unsigned long)net[i].v);
+	}
+	metric_head(o, "appliance_memory_heap_bytes", "gauge", "Heap size.");
+	out_printf(o, "appliance_memory_heap_bytes %lu\n", (unsigned long)s->mem.heap_total);
+	metric_head(o, "appliance_memory_heap_used_bytes", "gauge", "Heap in use.");
+	out_printf(o, "appliance_memory_heap_used_bytes %lu\n", (unsigned long)s->mem.heap_used);
+}
+
+void render_job(struct outbuf *o, const struct job_info *j)
+{
+	out_printf(o, "{\"id\":%lu,\"state\":\"%s\",\"limit\":%lu,\"tasks\":%u,\"mode\":\"%s\",",
+		   (unsigned long)j->id, job_state_name(j->state), (unsigned long)j->limit, j->tasks,
+		   job_mode_name(j->mode));
+	if (j->has_result)
+		out_printf(o, "\"result\":%lu,", (unsigned long)j->result);
+	else
+		out_printf(o, "\"result\":null,");
+	out_printf(o, "\"submitted_us\":%lu,\"elapsed_us\":%lu}", (unsigned long)(j->submitted_ns / 1000),
+		   (unsigned long)(j->elapsed_ns / 1000));
+}
