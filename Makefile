@@ -117,3 +117,19 @@ $(PRIMECTL): tools/primectl.c appliance/jobs/primes.c appliance/jobs/primes.h
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC $@"; $(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ tools/primectl.c appliance/jobs/primes.c
 all: $(PRIMECTL)
+
+# make bench: the paper's Figure 2 here (bench/run.py; PRESET=quick|full).
+PRESET ?= quick
+$(BUILD)/bench/count_primes: bench/count_primes.c appliance/jobs/primes.c appliance/jobs/primes.h
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC $@"; $(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ bench/count_primes.c appliance/jobs/primes.c
+all: $(BUILD)/bench/count_primes
+
+.PHONY: bench bench-deps
+bench-deps: deps
+	@dpkg -s gnuplot-nox >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq gnuplot-nox >/dev/null; }
+	@bash bench/linux_vm.sh
+
+bench: bench-deps
+	@$(MAKE) --no-print-directory all
+	@python3 bench/run.py --preset $(PRESET)

@@ -1,0 +1,245 @@
+"""report.py - turns one benchmark run into build/bench/*.png (gnuplot) and
+BENCHMARKS.md: the machine, the commands, the tables, the plots, the
+targets of the benchmark issue met or missed, and bench/NOTES.md (the
+analysis written by hand from the profiles)."""
+
+import datetime
+import math
+import os
+import platform
+import shutil
+import subprocess
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(TOP, "build", "bench")
+ORDER = ["uni", "fleet", "linuxvm-t", "linuxvm-p", "native-t", "native-p"]
+LABEL = {
+    "uni": "multicore unikernel (-smp S)",
+    "fleet": "S single-core unikernels",
+    "linuxvm-t": "Linux VM, pthreads",
+    "linuxvm-p": "Linux VM, processes",
+    "native-t": "Linux on the host, pthreads",
+    "native-p": "Linux on the host, processes",
+}
+
+
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True,
+                          text=True).stdout.splitlines()[0]
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return model, qemu, mem
+
+
+def pct(x):
+    return "%.3f %%" % (x * 100)
+
+
+def plots(rows, idle):
+    """Execution time and CPU vs tasks, idle CPU per system (PNG)."""
+    if not shutil.which("gnuplot"):
+        return []
+    made = []
+    for key, col, ylabel, fname in (("wall", "wall_s", "job wall time (s)", "exec_time.png"),
+                                    ("cpu", "cpu_s", "host CPU per job (s)", "cpu_time.png")):
+        data = os.path.join(OUT, "%s.dat" % key)
+        systems = [s for s in ORDER if any(r["system"] == s for r in rows)]
+        with open(data, "w") as f:
+            for s in systems:
+                f.write("# %s\n" % s)
+                for r in rows:
+                    if r["system"] == s:
+                        f.write("%d %.6f\n" % (r["tasks"], r[col]))
+                f.write("\n\n")
+        plot = ", ".join("'%s' index %d with linespoints title '%s'" % (data, i, LABEL[s])
+                         for i, s in enumerate(systems))
+        script = ("set terminal png size 900,560; set output '%s'; set key top left;"
+                  "set xlabel 'tasks'; set ylabel '%s'; set grid; set xtics 1; plot %s"
+                  % (os.path.join(OUT, fname), ylabel, plot))
+        subprocess.run(["gnuplot", "-e", script], check=True)
+        made.append(fname)
+    data = os.path.join(OUT, "idle.dat")
+    with open(data, "w") as f:
+        for i, s in enumerate(k for k in ORDER if k in idle):
+            f.write("%d \"%s\" %.6f\n" % (i, s, idle[s] * 100))
+    script = ("set terminal png size 900,480; set output '%s'; set style fill solid;"
+              "set boxwidth 0.6; set ylabel 'idle host CPU (%% of one core)'; set grid ytics;"
+              "unset key; plot '%s' using 1:3:xtic(2) with boxes"
+              % (os.path.join(OUT, "idle_cpu.png"), data))
+    subprocess.run(["gnuplot", "-e", script], check=True)
+    made.append("idle_cpu.png")
+    return made
+
+
+def report(preset, p, S, pi_limit, rows, idle, boot, extra, seconds):
+    model, qemu, mem = machine()
+    by = {(r["system"], r["tasks"]): r for r in rows}
+    t1 = by[("uni", 1)]["wall_s"]
+    lines = []
+    w = lines.append
+    w("# Benchmarks")
+    w("")
+    w("The paper's Figure 2 on this machine: the same prime-counting job")
+    w("(API.md section 1, compiled from `appliance/jobs/primes.c` into every")
+    w("system) sent over UDP to each system, side by side in one run. Generated")
+    w("by `make bench` (`bench/run.py --preset %s`) on %s; the analysis at the"
+      % (preset, datetime.date.today().isoformat()))
+    w("end is `bench/NOTES.md`. Absolute times drift on this shared machine:")
+    w("read the ratios, which come from the same run.")
+    w("")
+    w("| | |")
+    w("| --- | --- |")
+    w("| machine | %d cores (%s), %.0f GiB, %s |" % (os.cpu_count(), model, mem, platform.release()))
+    w("| accelerator | %s (%s) |" % (extra.get("accel", "?"), qemu))
+    w("| job | limit %d (pi = %d), mode repeat, tasks 1..%d, median of %d runs |"
+      % (p["limit"], pi_limit, p["max_tasks"], p["repeats"]))
+    w("| S | %d (the host's cores, as the paper chose) |" % S)
+    w("| run time | %.0f s |" % seconds)
+    w("")
+    w("Systems: " + "; ".join("`%s` %s" % (k, LABEL[k]) for k in ORDER) + ".")
+    w("")
+    w("## Job wall time (UDP request to reply, as the client sees it)")
+    w("")
+    w("| tasks | " + " | ".join(ORDER) + " | uni / ideal | uni / linuxvm-t |")
+    w("| --- |" + " --- |" * (len(ORDER) + 2))
+    for t in range(1, p["max_tasks"] + 1):
+        cells = []
+        for s in ORDER:
+            r = by.get((s, t))
+            cells.append("%.3f s (%.3f..%.3f)" % (r["wall_s"], r["wall_min"], r["wall_max"])
+                         if r else "-")
+        u = by[("uni", t)]["wall_s"]
+        ideal = math.ceil(t / S) * t1
+        lv = by.get(("linuxvm-t", t))
+        w("| %d | %s | %.3f | %s |" % (t, " | ".join(cells), u / ideal,
+                                      "%.3f" % (u / lv["wall_s"]) if lv else "-"))
+    w("")
+    w("Ideal = ceil(tasks / S) x the unikernel's own one-task time (%.3f s)." % t1)
+    w("")
+    w("![execution time](build/bench/exec_time.png)")
+    w("")
+    w("## Host CPU time per job (all of the system's QEMU or server processes)")
+    w("")
+    w("| tasks | " + " | ".join(ORDER) + " | uni / fleet |")
+    w("| --- |" + " --- |" * (len(ORDER) + 1))
+    for t in range(1, p["max_tasks"] + 1):
+        cells = ["%.3f s" % by[(s, t)]["cpu_s"] if (s, t) in by else "-" for s in ORDER]
+        f = by.get(("fleet", t))
+        w("| %d | %s | %s |" % (t, " | ".join(cells),
+                               "%.3f" % (by[("uni", t)]["cpu_s"] / f["cpu_s"]) if f else "-"))
+    w("")
+    w("![cpu time](build/bench/cpu_time.png)")
+    w("")
+    w("## Idle")
+    w("")
+    w("| system | host CPU while idle |")
+    w("| --- | --- |")
+    for s in ORDER:
+        if s in idle:
+            w("| %s | %s of one core |" % (s, pct(idle[s])))
+    w("| QEMU floor: halted guest, no NIC | %s |" % pct(extra["floor_nonic"]))
+    w("| QEMU floor: halted guest, virtio-net on user networking | %s |" % pct(extra["floor_nic"]))
+    w("")
+    w("Unikernel wake-ups while idle, all cores, from the `wakes` counters of")
+    w("`GET /api/status` (the two status requests themselves included): %.2f per second."
+      % extra["idle_wakes_per_s"])
+    w("")
+    w("![idle cpu](build/bench/idle_cpu.png)")
+    w("")
+    w("## Boot to service (QEMU start to the first UDP answer)")
+    w("")
+    w("| system | median | min..max |")
+    w("| --- | --- | --- |")
+    for key, name in (("boot_kernel", "unikernel, QEMU -kernel (multiboot 1)"),
+                      ("boot_grub", "unikernel, SeaBIOS + GRUB from the ISO")):
+        m, lo, hi = extra[key]
+        w("| %s | %.3f s | %.3f..%.3f s |" % (name, m, lo, hi))
+    for s in ORDER:
+        if s in boot:
+            w("| %s | %.3f s | |" % (s, boot[s]))
+    w("")
+    w("## Dispatch overhead (a job of limit 10: wake, run, collect)")
+    w("")
+    w("| system | tasks | median round trip |")
+    w("| --- | --- | --- |")
+    w("| unikernel -smp 1 | 1 | %.0f us |" % (extra["tiny_uni1"] * 1e6))
+    w("| unikernel -smp %d | %d | %.0f us |" % (S, S, extra["tiny_uni"] * 1e6))
+    w("| Linux VM, pthreads, -smp %d | %d | %.0f us |" % (S, S, extra["tiny_linuxvm-t"] * 1e6))
+    w("")
+    w("UDP round trip to the unikernel (64-byte datagram, test echo port, median of %d): %.0f us."
+      % (p["rtt"], extra["rtt_echo"] * 1e6))
+    w("")
+    w("## Size")
+    w("")
+    w("| | |")
+    w("| --- | --- |")
+    w("| kernel image (.text + .rodata + .data; lwIP, HTTP inside) | %d bytes (%.0f KiB) |"
+      % (extra["text_bytes"], extra["text_bytes"] / 1024))
+    w("| ELF file (with symbols) | %d bytes |" % extra["elf_bytes"])
+    w("| bootable ISO (GRUB included) | %d bytes |" % extra["iso_bytes"])
+    w("| smallest -m that still serves a job | %s |"
+      % ("%d MiB" % extra["mem_mb"] if extra.get("mem_mb") else "not measured"))
+    w("")
+    w("## Targets")
+    w("")
+    w("| target | measured | |")
+    w("| --- | --- | --- |")
+    worst_ideal = max(by[("uni", t)]["wall_s"] / (math.ceil(t / S) * t1)
+                      for t in range(1, p["max_tasks"] + 1))
+    w("| every job within 1 %% of ideal | worst %.3f x ideal | %s |"
+      % (worst_ideal, "met" if worst_ideal <= 1.01 else "MISSED"))
+    if ("linuxvm-t", 1) in by:
+        worst_lv = max(by[("uni", t)]["wall_s"] / by[("linuxvm-t", t)]["wall_s"]
+                       for t in range(1, p["max_tasks"] + 1))
+        w("| at or below 0.98 x the Linux VM at every task count | worst %.3f x | %s |"
+          % (worst_lv, "met" if worst_lv <= 0.98 else "MISSED"))
+    r = extra["tiny_uni"] / extra["tiny_linuxvm-t"]
+    w("| tiny job in at most half the Linux VM's round trip | %.3f x | %s |"
+      % (r, "met" if r <= 0.5 else "MISSED"))
+    g, k = extra["boot_grub"][0], extra["boot_kernel"][0]
+    w("| first answer <= 0.65 s through GRUB | %.3f s | %s |" % (g, "met" if g <= 0.65 else "MISSED"))
+    w("| first answer <= 0.3 s through -kernel | %.3f s | %s |" % (k, "met" if k <= 0.3 else "MISSED"))
+    over = idle["uni"] - extra["floor_nic"]
+    w("| idle <= QEMU floor (NIC) + 0.01 %% of a core | floor + %.4f %% | %s |"
+      % (over * 100, "met" if over <= 0.0001 else "MISSED"))
+    w("| idle wake-ups <= 1 per second | %.2f /s | %s |"
+      % (extra["idle_wakes_per_s"], "met" if extra["idle_wakes_per_s"] <= 1.0 else "MISSED"))
+    worst_cpu = max(by[("uni", t)]["cpu_s"] / by[("fleet", t)]["cpu_s"]
+                    for t in range(1, p["max_tasks"] + 1))
+    w("| host CPU <= 0.9 x the single-core fleet | worst %.3f x | %s |"
+      % (worst_cpu, "met" if worst_cpu <= 0.9 else "MISSED"))
+    w("| kernel image <= 512 KiB | %.0f KiB | %s |" % (extra["text_bytes"] / 1024,
+                                                   "met" if extra["text_bytes"] <= 512 * 1024 else "MISSED"))
+    if extra.get("mem_mb"):
+        w("| serves jobs with -m 8M | smallest %d MiB | %s |"
+          % (extra["mem_mb"], "met" if extra["mem_mb"] <= 8 else "MISSED"))
+    w("")
+    w("CSV: `build/bench/jobs.csv`, `idle.csv`, `boot.csv`.")
+    w("")
+    notes = os.path.join(TOP, "bench", "NOTES.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            w(f.read().rstrip())
+        w("")
+    made = plots(rows, idle)
+    if preset == "smoke":
+        path = os.path.join(OUT, "BENCHMARKS.smoke.md")
+    else:
+        path = os.path.join(TOP, "BENCHMARKS.md")
+        # the plots are part of the report: keep copies beside it
+        os.makedirs(os.path.join(TOP, "bench", "plots"), exist_ok=True)
+        for m in made:
+            shutil.copy(os.path.join(OUT, m), os.path.join(TOP, "bench", "plots", m))
+        lines[:] = [x.replace("build/bench/", "bench/plots/") if x.startswith("![") else x
+                    for x in lines]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("bench: wrote %s" % path, flush=True)

@@ -1,0 +1,444 @@
+#!/usr/bin/env python3
+"""run.py - the benchmark of the paper's Figure 2 on this machine (make bench).
+
+Systems, all answering API.md section 2 with the same workload source file:
+  uni        the multicore unikernel, -smp S
+  fleet      T single-core unikernels; the client spreads a job's tasks
+  linuxvm-t  Debian's kernel in the same QEMU, busybox initramfs, pthreads
+  linuxvm-p  the same VM, forked worker processes
+  native-t   the same Linux server on the host, pthreads
+  native-p   the same Linux server on the host, processes
+
+Every figure is measured in this one invocation and reported beside its
+baselines as ratios. Host CPU of a QEMU process: the sum of
+/proc/<pid>/task/*/schedstat (ns).
+
+  bench/run.py [--preset quick|full] [--smoke]"""
+
+import argparse
+import csv
+import math
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "tests", "qemu"))
+sys.path.insert(0, os.path.join(TOP, "bench"))
+from net import free_port, udp_ask, user_net  # noqa: E402
+from vm import ELF, ISO, Vm, accel, accel_args  # noqa: E402
+
+from report import report  # noqa: E402
+
+OUT = os.path.join(TOP, "build", "bench")
+LINUX = os.path.join(OUT, "linuxvm")
+HOST_CORES = os.cpu_count() or 1
+
+PRESETS = {
+    # finishes in well under 15 minutes on 2 cores under TCG
+    "quick": dict(limit=2000000, repeats=3, max_tasks=2 * HOST_CORES, idle_s=10,
+                  boots=3, tiny=200, rtt=1000),
+    # for a big machine with KVM
+    "full": dict(limit=5000000, repeats=5, max_tasks=2 * HOST_CORES, idle_s=30,
+                 boots=5, tiny=1000, rtt=1000),
+    # one tiny point of each system: keeps the harness from rotting (make test)
+    "smoke": dict(limit=1000, repeats=1, max_tasks=2, idle_s=1, boots=1, tiny=5, rtt=20),
+}
+
+
+PRESET = {}
+
+
+def log(msg):
+    print("bench: " + msg, flush=True)
+
+
+class Endpoint:
+    """A UDP compute endpoint on a loopback port, and the host processes
+    whose CPU time it costs."""
+
+    def __init__(self, name, port, pids, cores, stop):
+        self.name, self.port, self.pids, self.cores, self._stop = name, port, pids, cores, stop
+        self.boot_s = None
+
+    def cpu_ns(self):
+        total = 0
+        for pid in self.pids:
+            base = "/proc/%d/task" % pid
+            for tid in os.listdir(base):
+                try:
+                    with open(os.path.join(base, tid, "schedstat")) as f:
+                        total += int(f.read().split()[0])
+                except (OSError, ValueError):
+                    pass
+        return total
+
+    def stop(self):
+        self._stop()
+
+
+def wait_first_answer(port, t0, timeout=180, is_alive=lambda: True):
+    """Asks "0 1" every 10 ms until an answer comes; seconds since t0."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.01)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not is_alive():
+                raise RuntimeError("the system died while booting")
+            s.sendto(b"0 1", ("127.0.0.1", port))
+            try:
+                s.recvfrom(200)
+                return time.monotonic() - t0
+            except (socket.timeout, ConnectionRefusedError):
+                pass
+    finally:
+        s.close()
+    raise RuntimeError("no answer on port %d within %d s" % (port, timeout))
+
+
+def start_uni(smp, mem="64M", iso=False, cmdline=""):
+    port, hport = free_port(), free_port(socket.SOCK_STREAM)
+    vm = Vm(smp=smp, mem=mem, iso=iso, cmdline=cmdline,
+            net=user_net(udp=[(port, 5555)], tcp=[(hport, 80)]))
+    vm.start()
+    ep = Endpoint("uni", port, [vm.pid], smp, vm.stop)
+    ep.boot_s = wait_first_answer(port, vm.t0, is_alive=vm.alive)
+    ep.vm = vm
+    ep.http_port = hport
+    return ep
+
+
+def total_wakes(ep):
+    """Sum of the cores' wake counters from GET /api/status."""
+    import json
+    s = socket.create_connection(("127.0.0.1", ep.http_port), timeout=10)
+    s.sendall(b"GET /api/status HTTP/1.1\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    doc = json.loads(data.split(b"\r\n\r\n", 1)[1])
+    return sum(c["wakes"] for c in doc["cores"])
+
+
+def floor(nic):
+    """QEMU alone: a guest that silenced PIT and PICs and halts for good
+    (bench_floor=1), with or without a virtio-net NIC on user networking."""
+    vm = Vm(smp=1, cmdline="bench_floor=1", net=user_net() if nic else None)
+    with vm:
+        vm.wait_for(r"appliance: bench_floor", 60)
+        time.sleep(1.0)
+        c0 = vm.cpu_ns()
+        time.sleep(PRESET["idle_s"])
+        return (vm.cpu_ns() - c0) / 1e9 / PRESET["idle_s"]
+
+
+def start_linuxvm(smp, server):
+    port = free_port()
+    args = ["qemu-system-x86_64", "-machine", "pc,hpet=off"] + accel_args() + [
+        "-smp", str(smp), "-m", "256M", "-nodefaults", "-no-user-config", "-display", "none",
+        "-vga", "none", "-serial", "file:%s/linuxvm-%s.log" % (OUT, server), "-no-reboot",
+        "-kernel", os.path.join(LINUX, "vmlinuz"), "-initrd", os.path.join(LINUX, "initramfs.gz"),
+        "-append", "console=ttyS0 quiet server=%s" % server] + user_net(udp=[(port, 5555)])
+    t0 = time.monotonic()
+    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def stop():
+        p.kill()
+        p.wait(10)
+    ep = Endpoint("linuxvm-" + server[0], port, [p.pid], smp, stop)
+    try:
+        ep.boot_s = wait_first_answer(port, t0, is_alive=lambda: p.poll() is None)
+    except Exception:
+        stop()
+        raise
+    return ep
+
+
+def start_native(server, workers):
+    port = free_port()
+    t0 = time.monotonic()
+    p = subprocess.Popen([os.path.join(LINUX, "linux_server"), "--port", str(port), "--bind",
+                          "127.0.0.1", "--%s" % server, str(workers)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def stop():
+        p.kill()
+        p.wait(10)
+    ep = Endpoint("native-" + server[0], port, [p.pid], workers, stop)
+    ep.boot_s = wait_first_answer(port, t0, is_alive=lambda: p.poll() is None)
+    return ep
+
+
+def children_cpu_ns(ep):
+    """Native servers in process mode: the workers are children."""
+    total = ep.cpu_ns()
+    for pid in ep.pids:
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                kids = [int(x) for x in f.read().split()]
+        except OSError:
+            kids = []
+        total += Endpoint("", 0, kids, 0, None).cpu_ns() if kids else 0
+    return total
+
+
+def job(port, limit, tasks, mode="repeat", timeout=600):
+    """One job; returns (result, wall seconds, the reply's us)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    t0 = time.monotonic()
+    s.sendto(("%d %d %s" % (limit, tasks, mode)).encode(), ("127.0.0.1", port))
+    data, _ = s.recvfrom(200)
+    wall = time.monotonic() - t0
+    s.close()
+    parts = data.split()
+    if parts[0] == b"ERR":
+        raise RuntimeError("%s answered %r" % (port, data))
+    return int(parts[0]), wall, int(parts[4].split(b"=")[1])
+
+
+class Fleet:
+    """T single-core unikernels; a job's tasks are dealt out round-robin."""
+
+    def __init__(self, n):
+        self.members = []
+        for _ in range(n):
+            self.members.append(start_uni(1))
+        self.name = "fleet"
+        self.cores = n
+        self.boot_s = max(m.boot_s for m in self.members)
+
+    def cpu_ns(self):
+        return sum(m.cpu_ns() for m in self.members)
+
+    def stop(self):
+        for m in self.members:
+            m.stop()
+
+    def job(self, limit, tasks):
+        share = [tasks // len(self.members) + (1 if i < tasks % len(self.members) else 0)
+                 for i in range(len(self.members))]
+        res = [None] * len(self.members)
+        t0 = time.monotonic()
+
+        def one(i):
+            if share[i]:
+                res[i] = job(self.members[i].port, limit, share[i])
+        th = [threading.Thread(target=one, args=(i,)) for i in range(len(self.members))]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join()
+        wall = time.monotonic() - t0
+        return sum(r[0] for r in res if r), wall, max(r[2] for r in res if r)
+
+
+def run_job(sysobj, limit, tasks):
+    if isinstance(sysobj, Fleet):
+        return sysobj.job(limit, tasks)
+    return job(sysobj.port, limit, tasks)
+
+
+def cpu_of(sysobj):
+    if isinstance(sysobj, Endpoint) and sysobj.name == "native-p":
+        return children_cpu_ns(sysobj)
+    return sysobj.cpu_ns()
+
+
+def measure_jobs(sysobj, p, want_pi, rows):
+    """Wall time and host CPU of every task count, median over repeats."""
+    for tasks in range(1, p["max_tasks"] + 1):
+        walls, cpus, uss = [], [], []
+        for _ in range(p["repeats"]):
+            c0 = cpu_of(sysobj)
+            result, wall, us = run_job(sysobj, p["limit"], tasks)
+            cpus.append((cpu_of(sysobj) - c0) / 1e9)
+            if result != want_pi * tasks:
+                raise RuntimeError("%s: wrong result %d for %d tasks" % (sysobj.name, result, tasks))
+            walls.append(wall)
+            uss.append(us / 1e6)
+        rows.append(dict(system=sysobj.name, tasks=tasks, wall_s=statistics.median(walls),
+                         wall_min=min(walls), wall_max=max(walls),
+                         cpu_s=statistics.median(cpus), us_s=statistics.median(uss)))
+        log("%-10s tasks=%d wall %.3f s (%.3f..%.3f) cpu %.3f s" %
+            (sysobj.name, tasks, rows[-1]["wall_s"], min(walls), max(walls), rows[-1]["cpu_s"]))
+
+
+def measure_idle(sysobj, seconds):
+    time.sleep(1.0)
+    w0 = total_wakes(sysobj) if getattr(sysobj, "http_port", None) else None
+    c0 = cpu_of(sysobj)
+    time.sleep(seconds)
+    frac = (cpu_of(sysobj) - c0) / 1e9 / seconds
+    if w0 is not None:
+        # the status request itself wakes the BSP a few times: not removed
+        sysobj.idle_wakes_per_s = (total_wakes(sysobj) - w0) / seconds
+    return frac
+
+
+def measure_tiny(port, n, tasks):
+    lat = []
+    for _ in range(n):
+        _, wall, _ = job(port, 10, tasks)
+        lat.append(wall)
+    return statistics.median(lat)
+
+
+def measure_rtt(port, n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    payload = os.urandom(64)
+    lat = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        s.sendto(payload, ("127.0.0.1", port))
+        data, _ = s.recvfrom(200)
+        lat.append(time.monotonic() - t0)
+        assert data == payload
+    s.close()
+    return statistics.median(lat)
+
+
+def boot_times(start, n):
+    out = []
+    for _ in range(n):
+        ep = start()
+        out.append(ep.boot_s)
+        ep.stop()
+    return statistics.median(out), min(out), max(out)
+
+
+def smallest_mem():
+    """The smallest -m (MiB) with which the appliance still answers a job."""
+    best = None
+    for mb in (32, 16, 12, 8, 6, 5, 4, 3, 2):
+        try:
+            ep = start_uni(1, mem="%dM" % mb)
+        except Exception:  # noqa: BLE001 - did not boot or did not answer
+            break
+        try:
+            r, _, _ = job(ep.port, 100000, 2, timeout=60)
+            ok = r == 2 * 9592
+        except Exception:  # noqa: BLE001
+            ok = False
+        ep.stop()
+        if not ok:
+            break
+        best = mb
+    return best
+
+
+def write_csv(name, rows):
+    if not rows:
+        return
+    path = os.path.join(OUT, name)
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="quick")
+    args = ap.parse_args()
+    p = PRESETS[args.preset]
+    PRESET.update(p)
+    os.makedirs(OUT, exist_ok=True)
+    t_start = time.monotonic()
+    S = HOST_CORES
+    pi_limit = int(subprocess.run([os.path.join(TOP, "build", "bench", "count_primes"),
+                                   str(p["limit"])], capture_output=True, text=True,
+                                  check=True).stdout)
+    log("preset %s: limit %d (pi=%d), tasks 1..%d, %d repeats, S=%d, accel %s" %
+        (args.preset, p["limit"], pi_limit, p["max_tasks"], p["repeats"], S, accel()))
+
+    rows, idle, boot, extra = [], {}, {}, {}
+    systems = [
+        ("uni", lambda: start_uni(S)),
+        ("fleet", lambda: Fleet(S)),
+        ("linuxvm-t", lambda: start_linuxvm(S, "threads")),
+        ("linuxvm-p", lambda: start_linuxvm(S, "procs")),
+        ("native-t", lambda: start_native("threads", S)),
+        ("native-p", lambda: start_native("procs", S)),
+    ]
+    for name, start in systems:
+        log("starting %s" % name)
+        sysobj = start()
+        sysobj.name = name
+        try:
+            boot[name] = sysobj.boot_s
+            idle[name] = measure_idle(sysobj, p["idle_s"])
+            log("%-10s boot-to-service %.3f s, idle %.4f%% of a core" %
+                (name, sysobj.boot_s, idle[name] * 100))
+            measure_jobs(sysobj, p, pi_limit, rows)
+            if name in ("uni", "linuxvm-t"):
+                extra["tiny_%s" % name] = measure_tiny(sysobj.port, p["tiny"], S)
+            if name == "uni":
+                extra["idle_wakes_per_s"] = sysobj.idle_wakes_per_s
+        finally:
+            sysobj.stop()
+
+    # The unikernel alone: dispatch on 1 core, boot through GRUB and
+    # -kernel, UDP round trip, memory floor, image size.
+    ep = start_uni(1, cmdline="test_udp_echo=7")
+    try:
+        extra["tiny_uni1"] = measure_tiny(ep.port, p["tiny"], 1)
+    finally:
+        ep.stop()
+    port = free_port()
+    vm = Vm(smp=1, cmdline="test_udp_echo=7", net=user_net(udp=[(port, 7)]))
+    with vm:
+        wait_first_answer_echo(port)
+        extra["rtt_echo"] = measure_rtt(port, p["rtt"])
+    extra["boot_kernel"] = boot_times(lambda: start_uni(S), p["boots"])
+    extra["boot_grub"] = boot_times(lambda: start_uni(S, iso=True), p["boots"])
+    extra["boot_linux"] = (boot["linuxvm-t"],) * 3
+    extra["floor_nic"] = floor(True)
+    extra["floor_nonic"] = floor(False)
+    extra["mem_mb"] = smallest_mem() if args.preset != "smoke" else None
+    extra["elf_bytes"] = os.path.getsize(ELF)
+    extra["iso_bytes"] = os.path.getsize(ISO)
+    extra["text_bytes"] = image_bytes()
+    extra["accel"] = accel()
+    write_csv("jobs.csv", rows)
+    write_csv("idle.csv", [dict(system=k, core_fraction=v) for k, v in idle.items()])
+    write_csv("boot.csv", [dict(system=k, seconds=v) for k, v in boot.items()])
+    report(args.preset, p, S, pi_limit, rows, idle, boot, extra, time.monotonic() - t_start)
+    return 0
+
+
+def wait_first_answer_echo(port, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            udp_ask(port, b"x", timeout=0.2, tries=1)
+            return
+        except AssertionError:
+            pass
+    raise RuntimeError("echo port never answered")
+
+
+def image_bytes():
+    out = subprocess.run(["size", "-A", ELF], capture_output=True, text=True).stdout
+    total = 0
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 2 and f[0] in (".text", ".rodata", ".data"):
+            total += int(f[1])
+    return total
+
+
+if __name__ == "__main__":
+    sys.exit(main())
