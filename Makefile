@@ -94,7 +94,7 @@ clean:
 # sanitizers (tests/unit/, one file per module).
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -fsanitize=address,undefined \
 	-fno-omit-frame-pointer -fno-sanitize-recover=undefined -pthread
-UNIT_TESTS := taskq cmdline heap fmt virtq ipcfg primes request
+UNIT_TESTS := taskq cmdline heap fmt virtq ipcfg primes request http
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 unit_src_taskq := smp/taskq.c
 unit_src_cmdline := kernel/cmdline.c
@@ -104,6 +104,7 @@ unit_src_virtq := drivers/virtio_net/virtq.c
 unit_src_ipcfg := lwip_port/ipcfg.c
 unit_src_primes := appliance/jobs/primes.c
 unit_src_request := appliance/udp_compute/request.c appliance/jobs/primes.c
+unit_src_http := appliance/http/httpreq.c appliance/http/jobreq.c appliance/http/render.c
 
 $(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $$(unit_src_$$*)
 	@mkdir -p $(dir $@)
