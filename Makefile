@@ -71,7 +71,7 @@ $(ELF): $(KERNEL_OBJ) boot/linker.ld
 
 $(ISO): $(ELF) boot/grub.cfg.in
 	@mkdir -p $(BUILD)/iso/boot/grub
-	cp $(ELF) $(BUILD)/iso/boot/appliance.elf
+	objcopy --strip-debug $(ELF) $(BUILD)/iso/boot/appliance.elf  # less for GRUB to read
 	sed 's|@CMDLINE@|$(CMDLINE)|' boot/grub.cfg.in > $(BUILD)/iso/boot/grub/grub.cfg
 	grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || \
 		{ cat $(BUILD)/grub-mkrescue.log; exit 1; }

@@ -156,15 +156,15 @@ def report(preset, p, S, pi_limit, rows, idle, boot, extra, seconds):
     w("")
     w("## Boot to service (QEMU start to the first UDP answer)")
     w("")
-    w("| system | median | min..max |")
-    w("| --- | --- | --- |")
+    w("| system | median | min..max | boot floor (QEMU start to the kernel's first line) | after the floor |")
+    w("| --- | --- | --- | --- | --- |")
     for key, name in (("boot_kernel", "unikernel, QEMU -kernel (multiboot 1)"),
                       ("boot_grub", "unikernel, SeaBIOS + GRUB from the ISO")):
-        m, lo, hi = extra[key]
-        w("| %s | %.3f s | %.3f..%.3f s |" % (name, m, lo, hi))
+        m, lo, hi, ours, fl = extra[key]
+        w("| %s | %.3f s | %.3f..%.3f s | %.3f s | %.3f s |" % (name, m, lo, hi, fl, ours))
     for s in ORDER:
         if s in boot:
-            w("| %s | %.3f s | |" % (s, boot[s]))
+            w("| %s | %.3f s | | | |" % (s, boot[s]))
     w("")
     w("## Dispatch overhead (a job of limit 10: wake, run, collect)")
     w("")
@@ -204,9 +204,15 @@ def report(preset, p, S, pi_limit, rows, idle, boot, extra, seconds):
     r = extra["tiny_uni"] / extra["tiny_linuxvm-t"]
     w("| tiny job in at most half the Linux VM's round trip | %.3f x | %s |"
       % (r, "met" if r <= 0.5 else "MISSED"))
-    g, k = extra["boot_grub"][0], extra["boot_kernel"][0]
-    w("| first answer <= 0.65 s through GRUB | %.3f s | %s |" % (g, "met" if g <= 0.65 else "MISSED"))
-    w("| first answer <= 0.3 s through -kernel | %.3f s | %s |" % (k, "met" if k <= 0.3 else "MISSED"))
+    g, k = extra["boot_grub"], extra["boot_kernel"]
+    w("| first answer <= 0.65 s through GRUB | %.3f s | %s |" % (g[0], "met" if g[0] <= 0.65 else "MISSED"))
+    w("| ... at most 0.1 s after the GRUB boot floor | %.3f s after %.3f s | %s |"
+      % (g[3], g[4], "met" if g[3] <= 0.1 else "MISSED"))
+    w("| first answer <= 0.3 s through -kernel | %.3f s | %s |" % (k[0], "met" if k[0] <= 0.3 else "MISSED"))
+    lb = boot.get("linuxvm-t")
+    if lb:
+        w("| ... about 1/20 of the Linux VM's | %.3f of it | %s |"
+          % (k[0] / lb, "met" if k[0] / lb <= 0.05 else "MISSED"))
     over = idle["uni"] - extra["floor_nic"]
     w("| idle <= QEMU floor (NIC) + 0.01 %% of a core | floor + %.4f %% | %s |"
       % (over * 100, "met" if over <= 0.0001 else "MISSED"))

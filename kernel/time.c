@@ -28,7 +28,7 @@
 #define   PORTB_SPK     0x02
 #define   PORTB_OUT2    0x20
 
-#define CALIB_PIT_COUNT 23864   /* 20 ms */
+#define CALIB_PIT_COUNT 11932   /* 10 ms: +-1 PIT count is 0.01 % */
 
 uint64_t tsc_hz;
 static uint64_t tsc_boot;

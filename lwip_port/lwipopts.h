@@ -46,6 +46,11 @@
 #define TCP_SND_QUEUELEN        (4 * TCP_SND_BUF / TCP_MSS)
 #define TCP_LISTEN_BACKLOG      0       /* http.c caps connections itself */
 #define LWIP_TCP_KEEPALIVE      0
+/* TIME-WAIT lasts 2 x TCP_MSL, and TCP's timer ticks 4 times a second as
+ * long as one connection is in it: lwIP's 60 s default would keep an idle
+ * appliance waking for two minutes after each closed HTTP connection.
+ * One second each way is ample on the links an appliance serves. */
+#define TCP_MSL                 1000UL
 
 #define LWIP_NETIF_STATUS_CALLBACK 1
 #define LWIP_NETIF_LINK_CALLBACK   1

@@ -27,6 +27,7 @@ static const struct bsp_ops *bsp_ops;  /* set when the BSP loop starts */
 static uint64_t bsp_last_poll_tsc;      /* BSP only */
 static uint64_t yield_tsc;              /* SCHED_YIELD_NS in TSC cycles */
 static bool in_yield;                   /* BSP only */
+static bool bsp_credit;                 /* BSP only: it will take one task itself */
 
 static void wake_handler(void *arg)
 {
@@ -98,11 +99,15 @@ bool sched_submit(struct task **tasks, int n)
 	__atomic_store_n(&submit_lock, 0, __ATOMIC_RELEASE);
 	if (!ok)
 		return false;
-	/* The BSP takes a task itself when it gets back to its loop, so it
-	 * wakes one core fewer; not when it is inside a task already (a
-	 * request served from sched_bsp_yield). */
+	/* The BSP takes one task itself when it gets back to its loop, so the
+	 * first submission of a poll round wakes one core fewer; later ones
+	 * in the same round, and those made from inside a task (a request
+	 * served from sched_bsp_yield), wake a core per task. */
 	struct cpu *c = this_cpu();
-	wake_cores(c->bsp && c->state != CPU_BUSY ? n - 1 : n);
+	bool credit = c->bsp && c->state != CPU_BUSY && bsp_credit;
+	if (credit)
+		bsp_credit = false;
+	wake_cores(credit ? n - 1 : n);
 	return true;
 }
 
@@ -193,8 +198,10 @@ void sched_bsp_loop(const struct bsp_ops *ops)
 	bsp_ops = ops->poll ? ops : NULL;
 	for (;;) {
 		__atomic_store_n(&bsp_kicked, 0, __ATOMIC_SEQ_CST);
+		bsp_credit = true;
 		if (ops->poll)
 			ops->poll();
+		bsp_credit = false;
 		bsp_last_poll_tsc = rdtsc();
 		if (sched_run_one())
 			continue;

@@ -24,4 +24,4 @@ exec qemu-system-x86_64 -machine pc,hpet=off "${accel_args[@]}" -smp "$cpus" -m 
 	-nodefaults -no-user-config -display none -vga none -no-reboot \
 	-serial mon:stdio -cdrom "$iso" \
 	-netdev "user,id=n0,hostfwd=udp:127.0.0.1:$udp_port-:5555,hostfwd=tcp:127.0.0.1:$http_port-:80" \
-	-device virtio-net-pci,netdev=n0
+	-device virtio-net-pci,netdev=n0,romfile=

@@ -137,6 +137,7 @@ static void get_jobs(struct http_conn_ref ref, const struct http_req *r)
 			n = n * 10 + (*p - '0');
 		}
 		if (!ok || n < 1 || n > LIST_MAX) {
+			jobs_count_bad();
 			http_respond_error(ref, 400, "limit must be an integer 1..1000", NULL);
 			return;
 		}
@@ -163,7 +164,9 @@ static void job_done(const struct job_info *info, void *ctx)
 {
 	uintptr_t v = (uintptr_t)ctx;
 	struct http_conn_ref ref = { (int)(v & 0xff), (uint32_t)(v >> 8) };
-	send_job(ref, 200, info, NULL);
+	/* Not if the client left, or got its 202 after 60 s and moved on. */
+	if (http_waiting_for(ref, info->id))
+		send_job(ref, 200, info, NULL);
 }
 
 void api_wait_poll(struct http_conn_ref ref, uint64_t job)

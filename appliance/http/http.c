@@ -39,12 +39,18 @@ struct conn {
 	bool close_after;
 	bool in_process;        /* process() is on the stack: flush must not re-enter */
 	bool close_done;        /* the last answer went out; close when safe */
+	bool peer_closed;       /* the client sent FIN: answer what came, then close */
 	bool waiting;           /* ?wait=1: answer when the job ends */
 	uint64_t wait_job;
 	int idle_polls;
 };
 
 static struct conn conns[HTTP_MAX_CONNS];
+/* The pcb conn_close last had to abort: the lwIP callback of that pcb on
+ * the stack must then return ERR_ABRT (lwIP's rule for a pcb aborted in
+ * its own callback). Answers to other connections (a ?wait=1 job ending)
+ * can be sent from inside a callback, hence the pcb, not a flag. */
+static struct tcp_pcb *aborted_pcb;
 static const char *token;       /* token= boot option, or NULL */
 static uint64_t refused_conns;
 
@@ -87,8 +93,18 @@ static void conn_close(struct conn *c)
 	tcp_poll(pcb, NULL, 0);
 	tcp_err(pcb, NULL);
 	conn_free(c);
-	if (tcp_close(pcb) != ERR_OK)
+	if (tcp_close(pcb) != ERR_OK) {
 		tcp_abort(pcb);
+		aborted_pcb = pcb;
+	}
+}
+
+static err_t callback_result(struct tcp_pcb *pcb)
+{
+	if (aborted_pcb != pcb)
+		return ERR_OK;
+	aborted_pcb = NULL;
+	return ERR_ABRT;
 }
 
 static void process(struct conn *c);
@@ -126,8 +142,8 @@ void http_respond(struct http_conn_ref ref, int status, const char *ctype, const
 		  size_t body_len, const char *extra)
 {
 	struct conn *c = &conns[ref.slot];
-	if (ref.slot >= HTTP_MAX_CONNS || !c->pcb || c->gen != ref.gen)
-		return;         /* the client went away meanwhile */
+	if (ref.slot >= HTTP_MAX_CONNS || !c->pcb || c->gen != ref.gen || c->out)
+		return;         /* the client went away meanwhile (or is still being answered) */
 	c->waiting = false;
 	char head[512];
 	int hl = snprintf(head, sizeof(head),
@@ -168,6 +184,13 @@ void http_respond_out(struct http_conn_ref ref, int status, const char *ctype,
 		http_respond(ref, status, ctype, o->buf, o->len, extra);
 }
 
+bool http_waiting_for(struct http_conn_ref ref, uint64_t job)
+{
+	const struct conn *c = &conns[ref.slot];
+	return ref.slot < HTTP_MAX_CONNS && c->pcb && c->gen == ref.gen && c->waiting &&
+	       c->wait_job == job;
+}
+
 void http_wait(struct http_conn_ref ref, uint64_t job)
 {
 	struct conn *c = &conns[ref.slot];
@@ -181,9 +204,11 @@ bool http_authorized(const struct http_req *r)
 {
 	if (!token)
 		return true;
-	const char *p = "Bearer ";
-	if (strncmp(r->auth, p, 7))
-		return false;
+	/* The scheme is case-insensitive (RFC 9110, 11.1), the token not. */
+	const char *p = "bearer ";
+	for (int i = 0; i < 7; i++)
+		if ((r->auth[i] | 0x20) != p[i] || !r->auth[i])
+			return false;
 	return !strcmp(r->auth + 7, token);
 }
 
@@ -196,20 +221,23 @@ static void process_requests(struct conn *c)
 		struct http_conn_ref ref = { (int)(c - conns), c->gen };
 		if (n == 0) {
 			if (c->in_len >= HTTP_HEAD_MAX) {
+				jobs_count_bad();
 				c->close_after = true;
 				http_respond_error(ref, 431, "request header block too large", NULL);
 			}
 			return;
 		}
 		if (n < 0) {
+			jobs_count_bad();
 			c->close_after = true;
 			http_respond_error(ref, -n, -n == 505 ? "HTTP/1.x only" :
 				-n == 431 ? "request header block too large" : "malformed request",
 				NULL);
 			return;
 		}
-		c->close_after = r.close;
+		c->close_after = r.close || c->peer_closed;
 		if (r.chunked) {
+			jobs_count_bad();
 			c->close_after = true;
 			http_respond_error(ref, 411, "chunked bodies are not accepted; send Content-Length",
 					   NULL);
@@ -217,6 +245,7 @@ static void process_requests(struct conn *c)
 		}
 		size_t body = r.content_length > 0 ? (size_t)r.content_length : 0;
 		if (body > HTTP_BODY_MAX) {
+			jobs_count_bad();
 			c->close_after = true;
 			http_respond_error(ref, 413, "request body larger than 4096 bytes", NULL);
 			return;
@@ -240,51 +269,93 @@ static void process(struct conn *c)
 		conn_close(c);
 }
 
+static bool busy(const struct conn *c)
+{
+	return c->out || c->waiting;
+}
+
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct conn *c = arg;
-	if (!p || err != ERR_OK) {
+	aborted_pcb = NULL;
+	if (err != ERR_OK) {
 		if (p)
 			pbuf_free(p);
 		conn_close(c);
-		return ERR_OK;
+		return callback_result(pcb);
 	}
-	tcp_recved(pcb, p->tot_len);
+	if (!p) {
+		/* FIN: answer what already came (the request of `nc -N` or a
+		 * half-closing client), then close. */
+		c->peer_closed = true;
+		c->close_after = true;
+		process(c);
+		if (c->pcb && !busy(c))
+			conn_close(c);
+		return callback_result(pcb);
+	}
 	c->idle_polls = 0;
-	size_t n = p->tot_len;
-	if (c->in_len + n > IN_SIZE) {
-		/* More than a head and a body could ever be: keep what fits so
-		 * that the answer is about the first request. */
-		n = IN_SIZE - c->in_len;
+	if (c->in_len + p->tot_len > IN_SIZE && busy(c)) {
+		/* No room while an answer is pending: lwIP keeps the segment
+		 * and offers it again later (flow control, nothing lost). */
+		return ERR_MEM;
 	}
-	pbuf_copy_partial(p, c->in + c->in_len, (u16_t)n, 0);
-	c->in_len += n;
+	u16_t off = 0;
+	while (off < p->tot_len) {
+		size_t room = IN_SIZE - c->in_len;
+		size_t left = (size_t)(p->tot_len - off);
+		size_t n = left < room ? left : room;
+		if (n == 0) {
+			/* A request larger than head and body limits together,
+			 * pipelined past them: say so and stop reading. */
+			pbuf_free(p);
+			jobs_count_bad();
+			c->close_after = true;
+			c->in_len = 0;
+			http_respond_error((struct http_conn_ref){ (int)(c - conns), c->gen }, 413,
+					   "request larger than the 8 KiB head and 4 KiB body limits",
+					   NULL);
+			return callback_result(pcb);
+		}
+		pbuf_copy_partial(p, c->in + c->in_len, (u16_t)n, off);
+		c->in_len += n;
+		off = (u16_t)(off + n);
+		tcp_recved(pcb, (u16_t)n);
+		process(c);
+		if (!c->pcb)
+			break;          /* closed while answering */
+	}
 	pbuf_free(p);
-	process(c);
-	return ERR_OK;
+	return callback_result(pcb);
 }
 
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
-	(void)pcb;
 	(void)len;
 	struct conn *c = arg;
+	aborted_pcb = NULL;
 	c->idle_polls = 0;
 	flush(c);
-	return ERR_OK;
+	return callback_result(pcb);
 }
 
 static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 {
-	(void)pcb;
 	struct conn *c = arg;
+	aborted_pcb = NULL;
 	if (c->waiting) {
 		api_wait_poll((struct http_conn_ref){ (int)(c - conns), c->gen }, c->wait_job);
-		return ERR_OK;
+		return callback_result(pcb);
+	}
+	if (c->out) {
+		/* A write refused for lack of memory gets no sent callback:
+		 * retry here. Pending output is not idleness. */
+		flush(c);
+		return callback_result(pcb);
 	}
 	if (++c->idle_polls >= HTTP_IDLE_S * POLLS_PER_S)
 		conn_close(c);
-	return ERR_OK;
+	return callback_result(pcb);
 }
 
 static void on_err(void *arg, err_t err)
@@ -318,6 +389,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	c->out = NULL;
 	c->close_after = false;
 	c->close_done = false;
+	c->peer_closed = false;
 	c->in_process = false;
 	c->waiting = false;
 	c->idle_polls = 0;

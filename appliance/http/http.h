@@ -25,6 +25,8 @@ void http_respond_error(struct http_conn_ref ref, int status, const char *msg,
 			const char *extra_headers);
 /* Holds the answer until api_wait_poll or the job's end answers it. */
 void http_wait(struct http_conn_ref ref, uint64_t job);
+/* Still connected and waiting for this very job. */
+bool http_waiting_for(struct http_conn_ref ref, uint64_t job);
 bool http_authorized(const struct http_req *r);
 
 #endif

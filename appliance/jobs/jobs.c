@@ -151,7 +151,9 @@ enum job_err jobs_submit(uint64_t limit, uint32_t tasks, enum job_mode mode,
 static void fill_live(const struct job *j, struct job_info *info)
 {
 	*info = j->info;
-	if (info->state == JOB_QUEUED && __atomic_load_n(&j->started, __ATOMIC_RELAXED))
+	if (__atomic_load_n(&j->cancel, __ATOMIC_RELAXED))
+		info->state = JOB_CANCELLED;    /* its tasks are draining */
+	else if (__atomic_load_n(&j->started, __ATOMIC_RELAXED))
 		info->state = JOB_RUNNING;
 	info->elapsed_ns = time_ns() - j->info.submitted_ns;
 }
@@ -203,12 +205,13 @@ void jobs_poll(void)
 
 int jobs_cancel(uint64_t id, struct job_info *info)
 {
+	jobs_poll();    /* a job whose last task just finished is done, not cancellable */
 	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++) {
 		struct job *j = &inflight[i];
 		if (j->used && j->info.id == id) {
-			__atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
+			int already = __atomic_exchange_n(&j->cancel, 1, __ATOMIC_RELAXED);
 			fill_live(j, info);
-			return 0;
+			return already ? 1 : 0;
 		}
 	}
 	return jobs_get(id, info) ? 1 : -1;
@@ -247,21 +250,21 @@ void jobs_counters(struct job_counters *c)
 
 void jobs_list(int max, void (*fn)(const struct job_info *info, void *arg), void *arg)
 {
-	/* In flight, newest (highest id) first. */
-	uint64_t below = UINT64_MAX;
-	for (; max > 0; max--) {
-		struct job *best = NULL;
-		for (int i = 0; i < JOBS_MAX_INFLIGHT; i++)
-			if (inflight[i].used && inflight[i].info.id < below &&
-			    (!best || inflight[i].info.id > best->info.id))
-				best = &inflight[i];
-		if (!best)
-			break;
-		struct job_info info;
-		fill_live(best, &info);
-		fn(&info, arg);
-		below = best->info.id;
-	}
-	for (uint32_t k = 0; k < hist_count && max > 0; k++, max--)
-		fn(&history[(hist_head + JOBS_HISTORY - 1 - k) % JOBS_HISTORY], arg);
+	/* Jobs in flight and finished ones, merged by id, newest first: the
+	 * history is in finishing order, which is not submission order. */
+	static struct job_info all[JOBS_MAX_INFLIGHT + JOBS_HISTORY];
+	int n = 0;
+	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++)
+		if (inflight[i].used)
+			fill_live(&inflight[i], &all[n++]);
+	for (uint32_t k = 0; k < hist_count; k++)
+		all[n++] = history[(hist_head + JOBS_HISTORY - 1 - k) % JOBS_HISTORY];
+	for (int i = 1; i < n; i++)             /* insertion sort, id descending */
+		for (int k = i; k > 0 && all[k].id > all[k - 1].id; k--) {
+			struct job_info t = all[k];
+			all[k] = all[k - 1];
+			all[k - 1] = t;
+		}
+	for (int i = 0; i < n && i < max; i++)
+		fn(&all[i], arg);
 }

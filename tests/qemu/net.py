@@ -17,7 +17,8 @@ def user_net(udp=(), tcp=(), device="virtio-net-pci", devopts=""):
     """QEMU args for user networking; udp/tcp: [(host_port, guest_port)]."""
     fwd = "".join(",hostfwd=udp:127.0.0.1:%d-:%d" % p for p in udp)
     fwd += "".join(",hostfwd=tcp:127.0.0.1:%d-:%d" % p for p in tcp)
-    dev = "%s,netdev=n0" % device + ("," + devopts if devopts else "")
+    # romfile= : no iPXE option ROM for SeaBIOS to run at every boot
+    dev = "%s,netdev=n0,romfile=" % device + ("," + devopts if devopts else "")
     return ["-netdev", "user,id=n0" + fwd, "-device", dev]
 
 

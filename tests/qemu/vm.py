@@ -49,6 +49,7 @@ class Vm:
         if extra:
             self.args += extra
         self.out = ""
+        self.stamps = []        # (length of out after a read, time.monotonic())
         self.proc = None
         self.t0 = None
         self._lock = threading.Lock()
@@ -80,6 +81,7 @@ class Vm:
                     self._cond.notify_all()
                     return
                 self.out += data.decode("utf-8", "replace").replace("\r", "")
+                self.stamps.append((len(self.out), time.monotonic()))
                 self._cond.notify_all()
 
     @property
@@ -108,6 +110,15 @@ class Vm:
                     raise AssertionError("no %r within %ss; serial log:\n%s"
                                          % (pattern, timeout, self.tail()))
                 self._cond.wait(min(left, 0.5))
+
+    def seconds_to(self, match):
+        """When the text of a wait_for match arrived, in seconds since
+        QEMU started (to the read that brought it)."""
+        with self._cond:
+            for end, t in self.stamps:
+                if end > match.start():
+                    return t - self.t0
+        return None
 
     def tail(self, n=40):
         return "\n".join(self.out.splitlines()[-n:])
