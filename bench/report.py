@@ -149,8 +149,11 @@ def report(preset, p, S, pi_limit, rows, idle, boot, extra, seconds):
     w("| QEMU floor: halted guest, virtio-net on user networking | %s |" % pct(extra["floor_nic"]))
     w("")
     w("Unikernel wake-ups while idle, all cores, from the `wakes` counters of")
-    w("`GET /api/status` (the two status requests themselves included): %.2f per second."
-      % extra["idle_wakes_per_s"])
+    w("`GET /api/status` over %d s: %.2f per second. The count includes what the"
+      % (p["idle_s"], extra["idle_wakes_per_s"]))
+    w("observation costs: the first status request is traffic, so the ARP timer")
+    w("ticks once a second for 10 s after it, and both requests wake the BSP a few")
+    w("times themselves; with nobody asking, nothing wakes the cores.")
     w("")
     w("![idle cpu](build/bench/idle_cpu.png)")
     w("")

@@ -6,8 +6,10 @@
  *
  * lwIP's cyclic timers (ARP 1 s, IP reassembly 1 s, DHCP 500 ms and 60 s)
  * would wake an idle appliance four times a second. timeouts.c never starts
- * them; they are driven on demand here instead: ARP while its table holds
- * entries or traffic was seen in the last NET_ARP_LINGER_MS, reassembly
+ * them; they are driven on demand here instead: ARP while traffic was seen
+ * in the last NET_ARP_LINGER_MS (pending queries live only that long); when
+ * traffic resumes after a quiet spell, the ticks that were skipped are run
+ * at once, so entries age by the wall clock as lwIP intends; reassembly
  * for NET_REASS_LINGER_MS after a fragment arrived, DHCP's fine timer only
  * while a DHCP exchange is under way, its coarse timer (lease renewal)
  * once a minute while DHCP runs. TCP's timer is on demand in lwIP already. */
@@ -39,7 +41,7 @@ static struct netdev *dev;
 static const char *addr_source = "none";
 static uint32_t rand_state;
 static bool arp_armed, reass_armed, dhcp_fine_armed;
-static u32_t last_traffic_ms, reass_until_ms;
+static u32_t last_traffic_ms, reass_until_ms, arp_last_tick_ms;
 
 u32_t sys_now(void)
 {
@@ -57,33 +59,32 @@ uint32_t lwip_port_rand(void)
 	return rand_state;
 }
 
-static bool arp_table_busy(void)
-{
-	ip4_addr_t *ip;
-	struct netif *nif;
-	struct eth_addr *eth;
-	for (size_t i = 0; i < ARP_TABLE_SIZE; i++)
-		if (etharp_get_entry(i, &ip, &nif, &eth))
-			return true;
-	return false;
-}
-
 static void arp_tick(void *arg)
 {
 	(void)arg;
 	etharp_tmr();
-	arp_armed = arp_table_busy() || sys_now() - last_traffic_ms < NET_ARP_LINGER_MS;
+	arp_last_tick_ms += ARP_TMR_INTERVAL;
+	arp_armed = sys_now() - last_traffic_ms < NET_ARP_LINGER_MS;
 	if (arp_armed)
 		sys_timeout(ARP_TMR_INTERVAL, arp_tick, NULL);
 }
 
 static void note_traffic(void)
 {
-	last_traffic_ms = sys_now();
-	if (!arp_armed) {
-		arp_armed = true;
-		sys_timeout(ARP_TMR_INTERVAL, arp_tick, NULL);
-	}
+	u32_t now = sys_now();
+	last_traffic_ms = now;
+	if (arp_armed)
+		return;
+	/* Age the table by the ticks skipped while quiet (beyond ARP_MAXAGE
+	 * more make no difference), then tick again. */
+	u32_t missed = (now - arp_last_tick_ms) / ARP_TMR_INTERVAL;
+	if (missed > ARP_MAXAGE + 1)
+		missed = ARP_MAXAGE + 1;
+	while (missed--)
+		etharp_tmr();
+	arp_last_tick_ms = now;
+	arp_armed = true;
+	sys_timeout(ARP_TMR_INTERVAL, arp_tick, NULL);
 }
 
 static void reass_tick(void *arg)
