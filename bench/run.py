@@ -17,6 +17,7 @@ baselines as ratios. Host CPU of a QEMU process: the sum of
 
 import argparse
 import csv
+import json
 import math
 import os
 import socket
@@ -29,7 +30,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "qemu"))
 sys.path.insert(0, os.path.join(TOP, "bench"))
-from net import free_port, udp_ask, user_net  # noqa: E402
+from net import free_port, tcp_exchange, udp_ask, user_net  # noqa: E402
 from vm import ELF, ISO, Vm, accel, accel_args  # noqa: E402
 
 from report import report  # noqa: E402
@@ -120,16 +121,7 @@ def start_uni(smp, mem="64M", iso=False, cmdline=""):
 
 def total_wakes(ep):
     """Sum of the cores' wake counters from GET /api/status."""
-    import json
-    s = socket.create_connection(("127.0.0.1", ep.http_port), timeout=10)
-    s.sendall(b"GET /api/status HTTP/1.1\r\nConnection: close\r\n\r\n")
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
+    data = tcp_exchange(ep.http_port, b"GET /api/status HTTP/1.1\r\nConnection: close\r\n\r\n")
     doc = json.loads(data.split(b"\r\n\r\n", 1)[1])
     return sum(c["wakes"] for c in doc["cores"])
 
@@ -261,37 +253,21 @@ def cpu_of(sysobj):
     return sysobj.cpu_ns()
 
 
-def measure_jobs(sysobj, p, want_pi, rows):
-    """Wall time and host CPU of every task count, median over repeats."""
-    for tasks in range(1, p["max_tasks"] + 1):
-        walls, cpus, uss = [], [], []
-        for _ in range(p["repeats"]):
-            c0 = cpu_of(sysobj)
-            result, wall, us = run_job(sysobj, p["limit"], tasks)
-            cpus.append((cpu_of(sysobj) - c0) / 1e9)
-            if result != want_pi * tasks:
-                raise RuntimeError("%s: wrong result %d for %d tasks" % (sysobj.name, result, tasks))
-            walls.append(wall)
-            uss.append(us / 1e6)
-        rows.append(dict(system=sysobj.name, tasks=tasks, wall_s=statistics.median(walls),
-                         wall_min=min(walls), wall_max=max(walls),
-                         cpu_s=statistics.median(cpus), us_s=statistics.median(uss)))
-        log("%-10s tasks=%d wall %.3f s (%.3f..%.3f) cpu %.3f s" %
-            (sysobj.name, tasks, rows[-1]["wall_s"], min(walls), max(walls), rows[-1]["cpu_s"]))
-
-
 def measure_idle(sysobj, seconds):
-    # settle: boot traffic done, the appliance's ARP timer stops 10 s after
-    # the last frame (lwip_port/net.c); the same wait for every system
-    time.sleep(12.0 if seconds > 2 else 1.0)
-    w0 = total_wakes(sysobj) if getattr(sysobj, "http_port", None) else None
+    """Host CPU per second while idle, nothing sent to the system. The
+    caller lets boot traffic settle first (the appliance's ARP timer stops
+    10 s after the last frame)."""
     c0 = cpu_of(sysobj)
     time.sleep(seconds)
-    frac = (cpu_of(sysobj) - c0) / 1e9 / seconds
-    if w0 is not None:
-        # the status request itself wakes the BSP a few times: not removed
-        sysobj.idle_wakes_per_s = (total_wakes(sysobj) - w0) / seconds
-    return frac
+    return (cpu_of(sysobj) - c0) / 1e9 / seconds
+
+
+def measure_wakes(sysobj, seconds):
+    """Wake-ups per second of all the unikernel's cores while idle, from
+    two GET /api/status; what the two requests cost is counted too."""
+    w0 = total_wakes(sysobj)
+    time.sleep(seconds)
+    return (total_wakes(sysobj) - w0) / seconds
 
 
 def measure_tiny(port, n, tasks):
@@ -376,7 +352,7 @@ def main():
         (args.preset, p["limit"], pi_limit, p["max_tasks"], p["repeats"], S, accel()))
 
     rows, idle, boot, extra = [], {}, {}, {}
-    systems = [
+    starters = [
         ("uni", lambda: start_uni(S)),
         ("fleet", lambda: Fleet(S)),
         ("linuxvm-t", lambda: start_linuxvm(S, "threads")),
@@ -384,21 +360,51 @@ def main():
         ("native-t", lambda: start_native("threads", S)),
         ("native-p", lambda: start_native("procs", S)),
     ]
-    for name, start in systems:
-        log("starting %s" % name)
-        sysobj = start()
-        sysobj.name = name
-        try:
+    # All systems stay up together, and the job runs interleave them: this
+    # machine's speed drifts by tens of percent over minutes, so systems
+    # measured one after the other would not be comparable. An idle system
+    # costs the others next to nothing (see the idle table).
+    systems = []
+    try:
+        for name, start in starters:
+            log("starting %s" % name)
+            sysobj = start()
+            sysobj.name = name
             boot[name] = sysobj.boot_s
-            idle[name] = measure_idle(sysobj, p["idle_s"])
+            systems.append(sysobj)
+        time.sleep(12.0 if p["idle_s"] > 2 else 0.5)
+        for sysobj in systems:
+            idle[sysobj.name] = measure_idle(sysobj, p["idle_s"])
             log("%-10s boot-to-service %.3f s, idle %.4f%% of a core" %
-                (name, sysobj.boot_s, idle[name] * 100))
-            measure_jobs(sysobj, p, pi_limit, rows)
-            if name in ("uni", "linuxvm-t"):
-                extra["tiny_%s" % name] = measure_tiny(sysobj.port, p["tiny"], S)
-            if name == "uni":
-                extra["idle_wakes_per_s"] = sysobj.idle_wakes_per_s
-        finally:
+                (sysobj.name, sysobj.boot_s, idle[sysobj.name] * 100))
+        extra["idle_wakes_per_s"] = measure_wakes(systems[0], p["idle_s"])
+        samples = {}
+        for rep in range(p["repeats"]):
+            for tasks in range(1, p["max_tasks"] + 1):
+                for sysobj in systems:
+                    c0 = cpu_of(sysobj)
+                    result, wall, us = run_job(sysobj, p["limit"], tasks)
+                    cpu = (cpu_of(sysobj) - c0) / 1e9
+                    if result != pi_limit * tasks:
+                        raise RuntimeError("%s: wrong result %d for %d tasks" %
+                                           (sysobj.name, result, tasks))
+                    samples.setdefault((sysobj.name, tasks), []).append((wall, cpu))
+            log("repeat %d of %d done" % (rep + 1, p["repeats"]))
+        for sysobj in systems:
+            for tasks in range(1, p["max_tasks"] + 1):
+                walls = [w for w, _ in samples[(sysobj.name, tasks)]]
+                cpus = [c for _, c in samples[(sysobj.name, tasks)]]
+                rows.append(dict(system=sysobj.name, tasks=tasks, wall_s=statistics.median(walls),
+                                 wall_min=min(walls), wall_max=max(walls),
+                                 cpu_s=statistics.median(cpus)))
+                log("%-10s tasks=%d wall %.3f s (%.3f..%.3f) cpu %.3f s" %
+                    (sysobj.name, tasks, rows[-1]["wall_s"], min(walls), max(walls),
+                     rows[-1]["cpu_s"]))
+        by_name = {x.name: x for x in systems}
+        extra["tiny_uni"] = measure_tiny(by_name["uni"].port, p["tiny"], S)
+        extra["tiny_linuxvm-t"] = measure_tiny(by_name["linuxvm-t"].port, p["tiny"], S)
+    finally:
+        for sysobj in systems:
             sysobj.stop()
 
     # The unikernel alone: dispatch on 1 core, boot through GRUB and

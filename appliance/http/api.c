@@ -115,6 +115,7 @@ static void send_job(struct http_conn_ref ref, int status, const struct job_info
 struct list_ctx {
 	struct outbuf *o;
 	int n;
+	int max;
 };
 
 static void list_one(const struct job_info *info, void *arg)
@@ -122,6 +123,14 @@ static void list_one(const struct job_info *info, void *arg)
 	struct list_ctx *lc = arg;
 	out_printf(lc->o, "%s", lc->n++ ? "," : "");
 	render_job(lc->o, info);
+}
+
+static void r_list(struct outbuf *o, const void *arg)
+{
+	struct list_ctx lc = { o, 0, *(const int *)arg };
+	out_printf(o, "{\"jobs\":[");
+	jobs_list(lc.max, list_one, &lc);
+	out_printf(o, "]}\n");
 }
 
 static void get_jobs(struct http_conn_ref ref, const struct http_req *r)
@@ -143,20 +152,7 @@ static void get_jobs(struct http_conn_ref ref, const struct http_req *r)
 		}
 		max = n;
 	}
-	size_t size = 64 + (size_t)max * 256;
-	char *buf = malloc(size);
-	if (!buf) {
-		http_respond_error(ref, 503, "out of memory", "Retry-After: 1\r\n");
-		return;
-	}
-	struct outbuf o;
-	out_init(&o, buf, size);
-	struct list_ctx lc = { &o, 0 };
-	out_printf(&o, "{\"jobs\":[");
-	jobs_list(max, list_one, &lc);
-	out_printf(&o, "]}\n");
-	http_respond_out(ref, 200, JSON, &o, NULL);
-	free(buf);
+	send_big(ref, 200, JSON, r_list, &max, 64 + (size_t)max * 256);
 }
 
 /* A job submitted with ?wait=1 ended: answer if the client still waits. */

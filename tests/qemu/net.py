@@ -50,3 +50,21 @@ def wait_udp_ready(port, payload=b"ping", timeout=30):
         except AssertionError:
             pass
     raise AssertionError("UDP port %d never answered" % port)
+
+
+def tcp_exchange(port, data, timeout=20, host="127.0.0.1"):
+    """Sends data on a new TCP connection and returns every byte that comes
+    back until the server closes (or the timeout passes)."""
+    s = socket.create_connection((host, port), timeout=timeout)
+    s.sendall(data)
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except socket.timeout:
+        pass
+    s.close()
+    return out

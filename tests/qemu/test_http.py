@@ -7,7 +7,7 @@ import json
 import socket
 import time
 
-from net import free_port, udp_ask, user_net, wait_udp_ready
+from net import free_port, tcp_exchange, user_net, wait_udp_ready
 from vm import Vm
 
 
@@ -44,19 +44,7 @@ def _req(port, method, path, body=None, headers=None, conn=None):
 
 
 def _raw(port, data, timeout=20):
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    s.sendall(data)
-    out = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    except socket.timeout:
-        pass
-    s.close()
-    return out
+    return tcp_exchange(port, data, timeout)
 
 
 def test_status_and_metrics():

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from net import free_port, udp_ask, user_net, wait_udp_ready
+from net import free_port, tcp_exchange, udp_ask, user_net, wait_udp_ready
 from vm import Vm
 
 ADDR_RX = r"net: address (\d+\.\d+\.\d+\.\d+)/(\d+) gw (\d+\.\d+\.\d+\.\d+) \((\w+)\)"
@@ -37,15 +37,8 @@ def test_tcp_port_80_accepts():
     port = free_port(socket.SOCK_STREAM)
     with Vm(smp=1, net=user_net(tcp=[(port, 80)])) as vm:
         vm.wait_for(ADDR_RX, 60)
-        s = socket.create_connection(("127.0.0.1", port), timeout=10)
-        s.sendall(b"GET /api/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
+        data = tcp_exchange(port, b"GET /api/status HTTP/1.1\r\nHost: x\r\n"
+                                  b"Connection: close\r\n\r\n")
         assert data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:100]
         assert b"Content-Type: application/json" in data
 
