@@ -58,10 +58,14 @@ static const struct bsp_ops bsp_ops = {
 
 void app_main(void)
 {
-	if (cmdline_get(&boot_cmdline, "bench_floor")) {
-		/* The benchmark's floor: nothing but halted cores, NIC untouched. */
+	const char *floor = cmdline_get(&boot_cmdline, "bench_floor");
+	if (floor) {
+		/* The benchmark's floors: nothing but halted cores, the NIC
+		 * untouched (1) or driven with its RX ring filled (2). */
 		static const struct bsp_ops none;
-		kprintf("appliance: bench_floor, halting\n");
+		if (!strcmp(floor, "2"))
+			vnet_init();
+		kprintf("appliance: bench_floor=%s, halting\n", floor);
 		sched_bsp_loop(&none);
 	}
 	jobs_init();

@@ -152,6 +152,8 @@ def report(preset, p, S, pi_limit, rows, idle, boot, extra, seconds):
             w("| %s | %s of one core |" % (s, pct(idle[s])))
     w("| QEMU floor: halted guest, no NIC | %s |" % pct(extra["floor_nonic"]))
     w("| QEMU floor: halted guest, virtio-net on user networking | %s |" % pct(extra["floor_nic"]))
+    w("| ... the same with the NIC driven (RX ring filled, MSI-X on), no lwIP | %s |"
+      % pct(extra["floor_driver"]))
     w("")
     w("Idle CPU is measured with nothing sent to the system for %d s, after 12 s"
       % p["idle_s"])

@@ -133,12 +133,13 @@ def busy_us(ep):
     return [c["busy_us"] for c in status(ep)["cores"]]
 
 
-def floor(nic):
+def floor(nic, driver=False):
     """QEMU alone: a guest that silenced PIT and PICs and halts for good
-    (bench_floor=1), with or without a virtio-net NIC on user networking."""
+    (bench_floor=1), with or without a virtio-net NIC on user networking,
+    or with the NIC driven but no network stack (bench_floor=2)."""
     # the same user networking, forwarded ports included, as the systems
     net = user_net(udp=[(free_port(), 5555)], tcp=[(free_port(socket.SOCK_STREAM), 80)])
-    vm = Vm(smp=1, cmdline="bench_floor=1", net=net if nic else None)
+    vm = Vm(smp=1, cmdline="bench_floor=%d" % (2 if driver else 1), net=net if nic else None)
     with vm:
         vm.wait_for(r"appliance: bench_floor", 60)
         time.sleep(12.0 if PRESET["idle_s"] > 2 else 1.0)
@@ -442,6 +443,7 @@ def main():
 
     extra["floor_nic"] = floor(True)
     extra["floor_nonic"] = floor(False)
+    extra["floor_driver"] = floor(True, driver=True)
     extra["mem_mb"] = smallest_mem() if args.preset != "smoke" else None
     extra["elf_bytes"] = os.path.getsize(ELF)
     extra["iso_bytes"] = os.path.getsize(ISO)
