@@ -7,6 +7,7 @@
 
 #include "../kernel/console.h"
 #include "../kernel/panic.h"
+#include "../kernel/spinlock.h"
 #include "../kernel/time.h"
 #include "../kernel/trap.h"
 #include "../kernel/x86.h"
@@ -16,7 +17,7 @@
 
 static struct taskq runq;
 static struct taskq_cell runq_cells[SCHED_QUEUE_CAPACITY];
-static volatile int submit_lock;        /* keeps an n-task submit whole */
+static struct spinlock submit_lock;     /* keeps an n-task submit whole */
 
 static uint64_t halted_mask;            /* bit i: cpus[i] is (about to be) in HLT */
 static volatile int bsp_kicked;
@@ -90,13 +91,12 @@ static void wake_cores(int n)
 
 bool sched_submit(struct task **tasks, int n)
 {
-	while (__atomic_exchange_n(&submit_lock, 1, __ATOMIC_ACQUIRE))
-		pause();
+	spin_lock(&submit_lock);
 	bool ok = taskq_depth(&runq) + (uint64_t)n <= taskq_capacity(&runq);
 	if (ok)
 		for (int i = 0; i < n; i++)
 			kassert(taskq_push(&runq, tasks[i]));
-	__atomic_store_n(&submit_lock, 0, __ATOMIC_RELEASE);
+	spin_unlock(&submit_lock);
 	if (!ok)
 		return false;
 	/* The BSP takes one task itself when it gets back to its loop, so the
