@@ -18,7 +18,6 @@ baselines as ratios. Host CPU of a QEMU process: the sum of
 import argparse
 import csv
 import json
-import math
 import os
 import socket
 import statistics
@@ -30,7 +29,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "qemu"))
 sys.path.insert(0, os.path.join(TOP, "bench"))
-from net import free_port, tcp_exchange, udp_ask, user_net  # noqa: E402
+from net import free_port, tcp_exchange, user_net, wait_udp_ready  # noqa: E402
 from vm import ELF, ISO, Vm, accel, accel_args  # noqa: E402
 
 from report import report  # noqa: E402
@@ -436,7 +435,7 @@ def main():
     port = free_port()
     vm = Vm(smp=1, cmdline="test_udp_echo=7", net=user_net(udp=[(port, 7)]))
     with vm:
-        wait_first_answer_echo(port)
+        wait_udp_ready(port, b"x", timeout=60)
         extra["rtt_echo"] = measure_rtt(port, p["rtt"])
     extra["boot_kernel"] = boot_times(lambda: start_uni(S), p["boots"])
     extra["boot_grub"] = boot_times(lambda: start_uni(S, iso=True), p["boots"])
@@ -454,17 +453,6 @@ def main():
     write_csv("boot.csv", [dict(system=k, seconds=v) for k, v in boot.items()])
     report(args.preset, p, S, pi_limit, rows, idle, boot, extra, time.monotonic() - t_start)
     return 0
-
-
-def wait_first_answer_echo(port, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            udp_ask(port, b"x", timeout=0.2, tries=1)
-            return
-        except AssertionError:
-            pass
-    raise RuntimeError("echo port never answered")
 
 
 def image_bytes():

@@ -27,7 +27,6 @@
 #define HTTP_IDLE_S     20      /* API.md: closed after 10 to 30 s of silence */
 #define POLLS_PER_S     2       /* tcp_poll runs every 500 ms */
 #define IN_SIZE         (HTTP_HEAD_MAX + HTTP_BODY_MAX)
-#define OUT_MAX         (256 * 1024)
 
 struct conn {
 	struct tcp_pcb *pcb;    /* NULL: slot free */
@@ -52,7 +51,6 @@ static struct conn conns[HTTP_MAX_CONNS];
  * can be sent from inside a callback, hence the pcb, not a flag. */
 static struct tcp_pcb *aborted_pcb;
 static const char *token;       /* token= boot option, or NULL */
-static uint64_t refused_conns;
 
 static const char *reason(int status)
 {
@@ -379,7 +377,6 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		}
 	char *in = c ? malloc(IN_SIZE) : NULL;
 	if (!in) {
-		refused_conns++;
 		tcp_abort(pcb);
 		return ERR_ABRT;
 	}
