@@ -94,23 +94,34 @@ clean:
 # sanitizers (tests/unit/, one file per module).
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -fsanitize=address,undefined \
 	-fno-omit-frame-pointer -fno-sanitize-recover=undefined -pthread
-UNIT_TESTS := taskq cmdline heap fmt virtq ipcfg primes request http
+UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 unit_src_taskq := smp/taskq.c
-unit_src_cmdline := kernel/cmdline.c
+unit_src_cmdline := kernel/cmdline.c kernel/parse.c
 unit_src_heap := kernel/heap.c
 unit_src_fmt := kernel/fmt.c
 unit_src_virtq := drivers/virtio_net/virtq.c
-unit_src_ipcfg := lwip_port/ipcfg.c
+unit_src_ipcfg := lwip_port/ipcfg.c kernel/parse.c
 unit_src_primes := appliance/jobs/primes.c
-unit_src_request := appliance/udp_compute/request.c appliance/jobs/primes.c
-unit_src_http := appliance/http/httpreq.c appliance/http/jobreq.c appliance/http/render.c
+unit_src_request := appliance/udp_compute/request.c appliance/jobs/spec.c kernel/parse.c
+unit_src_jobs := appliance/jobs/jobs.c appliance/jobs/spec.c appliance/jobs/primes.c
+# The connection layer against a fake lwIP raw TCP API (the test defines
+# it), with lwIP's own headers and our lwipopts.h.
+unit_src_httpconn := appliance/http/http.c appliance/http/httpreq.c appliance/http/render.c \
+	kernel/parse.c
+unit_flags_httpconn := -Ilwip_port -I$(LWIP)/src/include
+unit_src_http := appliance/http/httpreq.c appliance/http/jobreq.c appliance/http/render.c \
+	appliance/jobs/spec.c kernel/parse.c
 
-$(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $$(unit_src_$$*)
+$(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $$(unit_src_$$*) | $(LWIP)/src/core/init.c
 	@mkdir -p $(dir $@)
-	@echo "  HOSTCC $@"; $(CC) $(UNIT_CFLAGS) -o $@ $< $(unit_src_$*)
+	@echo "  HOSTCC $@"; $(CC) $(UNIT_CFLAGS) $(unit_flags_$*) -o $@ $< $(unit_src_$*)
 
 unit: $(UNIT_BINS)
+
+# make fuzz: libFuzzer targets (tests/fuzz/fuzz.mk); make test runs them
+# briefly over the committed seed corpus.
+-include tests/fuzz/fuzz.mk
 
 # Host client (tools/primectl.c), with the workload file for its self-check.
 PRIMECTL := $(BUILD)/primectl

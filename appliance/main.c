@@ -1,83 +1,95 @@
-/* main.c - the appliance: what the kernel runs on the BSP once every core
- * is up. Brings up the network and the services, then serves from the
- * BSP loop. */
+/* main.c - the composition root: the boot order, one step per line, from
+ * the platform up to the services, then the BSP loop. The BSP arrives in
+ * kmain from boot/boot.S in long mode on the boot page tables. This is the
+ * one file that knows every layer; each init gets what it needs here. */
 #include <stdint.h>
-#include <string.h>
 
 #include "../drivers/virtio_net/virtio_net.h"
-#include "../kernel/app.h"
+#include "../kernel/acpi.h"
 #include "../kernel/cmdline.h"
 #include "../kernel/console.h"
+#include "../kernel/cpu.h"
+#include "../kernel/kheap.h"
+#include "../kernel/lapic.h"
+#include "../kernel/multiboot.h"
+#include "../kernel/time.h"
+#include "../kernel/trap.h"
+#include "../kernel/x86.h"
 #include "../lwip_port/net.h"
 #include "../smp/sched.h"
-#include "http/http.h"
+#include "../smp/smp.h"
+#include "config.h"
+#include "http/api.h"
 #include "jobs/jobs.h"
+#include "testhooks.h"
 #include "udp_compute/udp_compute.h"
-#include "lwip/tcp.h"
-#include "lwip/udp.h"
 
-/* Test-only: test_udp_echo=PORT echoes datagrams on PORT. */
-static void echo_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
-		      u16_t port)
-{
-	(void)arg;
-	udp_sendto(pcb, p, addr, port);
-	pbuf_free(p);
-}
+extern char __kernel_start[], __kernel_end[];
 
-static void start_echo(void)
-{
-	uint64_t port;
-	if (!cmdline_get_u64(&boot_cmdline, "test_udp_echo", 1, 65535, 0, &port) || !port)
-		return;
-	struct udp_pcb *pcb = udp_new();
-	if (pcb && udp_bind(pcb, IP_ANY_TYPE, (u16_t)port) == ERR_OK) {
-		udp_recv(pcb, echo_recv, NULL);
-		kprintf("echo: udp port %lu\n", (unsigned long)port);
-	}
-}
-
-static void poll(void)
-{
-	net_poll();
-	jobs_poll();
-}
-
-static uint16_t port_option(const char *key, uint16_t def)
-{
-	uint64_t port;
-	if (!cmdline_get_u64(&boot_cmdline, key, 1, 65535, def, &port))
-		kprintf("appliance: %s is not a port number 1..65535; using %u\n", key, def);
-	return (uint16_t)port;
-}
-
+/* The BSP loop: serve the network, deliver finished jobs, run a task or
+ * halt (smp/sched.c). */
 static const struct bsp_ops bsp_ops = {
-	.poll = poll,
+	.serve = net_poll,
+	.deliver = jobs_poll,
 	.next_deadline_ns = net_next_deadline_ns,
 };
 
-void app_main(void)
+void kmain(uint32_t magic, uint32_t info)
 {
-	const char *floor = cmdline_get(&boot_cmdline, "bench_floor");
-	if (floor) {
-		/* The benchmark's floors: nothing but halted cores, the NIC
-		 * untouched (1) or driven with its RX ring filled (2). */
-		static const struct bsp_ops none;
-		if (!strcmp(floor, "2"))
-			vnet_init();
-		kprintf("appliance: bench_floor=%s, halting\n", floor);
-		sched_bsp_loop(&none);
-	}
-	jobs_init();
-	struct netdev *nd = vnet_init();
+	static struct cmdline cl;
+	struct boot_info bi;
+	struct boot_config cfg;
+
+	console_init();                         /* COM1, so everything after can report */
+	kprintf("\nappliance: booting\n");
+	multiboot_parse(magic, info, &bi);      /* command line, RAM, RSDP */
+	cmdline_parse(&cl, bi.cmdline);
+	config_parse(&cl, &cfg);                /* the one reading of the command line */
+	kheap_init((void *)bi.heap_base, bi.heap_size);  /* malloc from here on */
+	trap_init();                            /* IDT: exceptions report and halt */
+	time_init();                            /* PIT off, PICs masked, TSC calibrated */
+	acpi_init(bi.rsdp);                     /* cores and IOAPIC from the MADT */
+	lapic_init();                           /* x2APIC or xAPIC */
+	cpu_table_init(acpi.apic_ids, acpi.ncpus, lapic_id());  /* cpus[], GDT/TSS/IDT */
+	lapic_init_cpu();                       /* BSP's local APIC */
+	lapic_timer_init();                     /* one-shot timer, never periodic */
+	sched_init();                           /* task queue and wake-up IPI */
+	kprintf("boot: cmdline \"%s\", %lu KiB RAM, heap %lu KiB, image %lu KiB, timer %s\n",
+		bi.cmdline, (unsigned long)(bi.ram_total >> 10), (unsigned long)(bi.heap_size >> 10),
+		(unsigned long)((__kernel_end - __kernel_start) >> 10), lapic_timer_mode());
+	sti();
+	smp_start_aps(cfg.test.dead_ap);        /* INIT-SIPI-SIPI; "cores online: N" */
+	sched_set_placement(cfg.placement);     /* which halted cores wake first */
+	smp_selftest();                         /* every core runs one task */
+	testhooks_fault(&cfg.test);             /* test only: panic_test= */
+	testhooks_bench_floor(&cfg.test);       /* benchmark only: halts for good */
+
+	struct sched_stats ss;
+	sched_stats(&ss);
+	const struct jobs_env jobs_env = {
+		.now_ns = time_ns,
+		.submit = sched_submit,
+		.queue_room = sched_queue_room,
+		.core_index = sched_core_index,
+		.ncores = ss.ncores,
+		.yield = sched_bsp_yield,
+		.kick = sched_kick_bsp,
+		.on_end = testhooks_job_logger(&cfg.test),
+	};
+	jobs_init(&jobs_env);                   /* the job engine both endpoints share */
+	struct netdev *nd = vnet_init(lapic_id());      /* NIC, interrupts to the BSP */
 	if (nd) {
-		net_init(nd, cmdline_get(&boot_cmdline, "ip"));
-		start_echo();
-		udp_compute_init(port_option("udp_port", 5555));
-		http_init(port_option("http_port", 80));
+		net_init(nd, cfg.ip);           /* lwIP, DHCP or ip= */
+		testhooks_udp_echo(&cfg.test);  /* test only: test_udp_echo= */
+		udp_compute_init(cfg.udp_port); /* API.md section 2 */
+		api_init(&(struct api_config){  /* API.md section 3 */
+			.port = cfg.http_port,
+			.token = cfg.token,
+			.udp_stats = udp_compute_stats,
+		});
 	} else {
 		kprintf("appliance: no network device; serving nothing\n");
 	}
 	kprintf("appliance: ready\n");
-	sched_bsp_loop(&bsp_ops);
+	sched_bsp_loop(&bsp_ops);               /* never returns */
 }

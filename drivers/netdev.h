@@ -50,6 +50,10 @@ struct netdev {
 	const struct netdev_ops *ops;
 	struct netdev_stats stats;
 	void *priv;
+	/* Set by the layer above before it polls: called in interrupt
+	 * context when frames arrived; it notes the event and returns. */
+	void (*rx_event)(void *arg);
+	void *rx_event_arg;
 };
 
 #endif

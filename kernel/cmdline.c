@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-struct cmdline boot_cmdline;
+#include "parse.h"
 
 static bool is_blank(char c)
 {
@@ -76,18 +76,11 @@ bool cmdline_get_u64(const struct cmdline *cl, const char *key, uint64_t min, ui
 	*out = def;
 	if (!v)
 		return true;
-	if (!*v)
-		return false;
-	uint64_t x = 0;
-	for (; *v; v++) {
-		if (*v < '0' || *v > '9')
-			return false;
-		unsigned d = (unsigned)(*v - '0');
-		if (x > (UINT64_MAX - d) / 10)
-			return false;
-		x = x * 10 + d;
-	}
-	if (x < min || x > max)
+	uint64_t x;
+	size_t n = 0;
+	while (v[n])
+		n++;
+	if (parse_u64(v, n, max, &x) != PARSE_OK || x < min)
 		return false;
 	*out = x;
 	return true;

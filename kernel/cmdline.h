@@ -28,7 +28,4 @@ const char *cmdline_get(const struct cmdline *cl, const char *key);
 bool cmdline_get_u64(const struct cmdline *cl, const char *key, uint64_t min, uint64_t max,
 		     uint64_t def, uint64_t *out);
 
-/* The boot command line, parsed once by kmain. */
-extern struct cmdline boot_cmdline;
-
 #endif

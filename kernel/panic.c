@@ -5,10 +5,10 @@
 
 #include <stdarg.h>
 
-#include "../smp/cpu.h"
-#include "../smp/lapic.h"
 #include "console.h"
+#include "cpu.h"
 #include "fmt.h"
+#include "lapic.h"
 #include "x86.h"
 
 static volatile int panicking;

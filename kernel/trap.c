@@ -5,9 +5,8 @@
 
 #include <stddef.h>
 
-#include "../smp/cpu.h"
-#include "../smp/lapic.h"
 #include "gdt.h"
+#include "lapic.h"
 #include "panic.h"
 #include "x86.h"
 

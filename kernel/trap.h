@@ -4,14 +4,7 @@
 
 #include <stdint.h>
 
-/* Vector assignment. 0..31 are CPU exceptions; the legacy PICs are
- * remapped onto 0x20..0x2f and masked. */
-#define VEC_PIC_BASE    0x20
-#define VEC_DEVICE_BASE 0x30    /* device interrupts (MSI-X, IOAPIC) from here */
-#define VEC_DEVICE_MAX  0x3f
-#define VEC_TIMER       0xf0    /* LAPIC one-shot timer */
-#define VEC_WAKE        0xf1    /* "there is work" IPI */
-#define VEC_SPURIOUS    0xff
+#include "vectors.h"
 
 struct trapframe {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;

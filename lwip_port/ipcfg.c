@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "../kernel/parse.h"
+
 void ipcfg_fallback(struct ipcfg *c)
 {
 	c->dhcp = false;
@@ -11,40 +13,28 @@ void ipcfg_fallback(struct ipcfg *c)
 	c->gw = 0x0a000202;     /* 10.0.2.2 */
 }
 
-bool ipcfg_parse_addr(const char *s, const char *end, uint32_t *out)
-{
-	uint32_t a = 0;
-	int parts = 0;
-	while (s < end) {
-		uint32_t v = 0;
-		int digits = 0;
-		while (s < end && *s >= '0' && *s <= '9' && digits < 4) {
-			v = v * 10 + (uint32_t)(*s++ - '0');
-			digits++;
-		}
-		if (!digits || digits > 3 || v > 255)
-			return false;
-		a = a << 8 | v;
-		parts++;
-		if (s == end)
-			break;
-		if (*s != '.' || parts == 4)
-			return false;
-		s++;
-		if (s == end)
-			return false;
-	}
-	if (parts != 4)
-		return false;
-	*out = a;
-	return true;
-}
-
 static const char *find(const char *s, const char *end, char c)
 {
 	while (s < end && *s != c)
 		s++;
 	return s;
+}
+
+bool ipcfg_parse_addr(const char *s, const char *end, uint32_t *out)
+{
+	uint32_t a = 0;
+	for (int part = 0; part < 4; part++) {
+		const char *dot = part < 3 ? find(s, end, '.') : end;
+		uint64_t v;
+		if (dot - s > 3 || parse_u64(s, (size_t)(dot - s), 255, &v) != PARSE_OK)
+			return false;
+		a = a << 8 | (uint32_t)v;
+		if (part < 3 && dot == end)
+			return false;
+		s = dot + 1;
+	}
+	*out = a;
+	return true;
 }
 
 int ipcfg_parse(const char *s, struct ipcfg *c)
@@ -62,18 +52,12 @@ int ipcfg_parse(const char *s, struct ipcfg *c)
 	if (slash == end)
 		return -1;
 	const char *comma = find(slash, end, ',');
-	uint32_t addr, gw = 0, prefix = 0;
+	uint32_t addr, gw = 0;
+	uint64_t prefix;
 	if (!ipcfg_parse_addr(s, slash, &addr))
 		return -1;
-	const char *p = slash + 1;
-	if (p == comma || comma - p > 2)
-		return -1;
-	for (; p < comma; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		prefix = prefix * 10 + (uint32_t)(*p - '0');
-	}
-	if (prefix < 1 || prefix > 32)
+	if (comma - (slash + 1) > 2 ||
+	    parse_u64(slash + 1, (size_t)(comma - slash - 1), 32, &prefix) != PARSE_OK || prefix < 1)
 		return -1;
 	if (comma < end && !ipcfg_parse_addr(comma + 1, end, &gw))
 		return -1;

@@ -242,10 +242,19 @@ static void dhcp_fallback(void *arg)
 	set_static(&c, "fallback");
 }
 
+/* Interrupt context: frames arrived, make the BSP loop serve soon. */
+static void rx_event(void *arg)
+{
+	(void)arg;
+	sched_kick_bsp();
+}
+
 void net_init(struct netdev *nd, const char *ip_option)
 {
 	struct ipcfg cfg;
 	dev = nd;
+	nd->rx_event_arg = NULL;
+	__atomic_store_n(&nd->rx_event, rx_event, __ATOMIC_RELEASE);
 	if (ipcfg_parse(ip_option, &cfg) < 0)
 		kprintf("net: ip=%s is malformed (want dhcp or A.B.C.D/P[,GW]); using dhcp\n",
 			ip_option);
@@ -283,9 +292,14 @@ uint64_t net_next_deadline_ns(void)
 	return time_ns() + ((uint64_t)ms + 1) * 1000000;
 }
 
-struct netdev *net_device(void)
+void net_stats(struct net_stats *s)
 {
-	return dev;
+	*s = (struct net_stats){ 0 };
+	if (!dev)
+		return;
+	s->present = true;
+	s->link_up = dev->ops->link_up(dev);
+	s->dev = dev->stats;
 }
 
 uint32_t net_addr(void)

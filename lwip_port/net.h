@@ -15,7 +15,12 @@ void net_init(struct netdev *nd, const char *ip_option);
 void net_poll(void);
 /* When lwIP next needs the CPU (time_ns clock), or UINT64_MAX. */
 uint64_t net_next_deadline_ns(void);
-struct netdev *net_device(void);
+struct net_stats {
+	bool present;           /* a NIC was found */
+	bool link_up;
+	struct netdev_stats dev;
+};
+void net_stats(struct net_stats *s);
 /* The address in use, host order, 0 while none. */
 uint32_t net_addr(void);
 const char *net_addr_source(void);     /* "dhcp", "static", "fallback", "none" */

@@ -2,33 +2,36 @@
  * from being lost: a core publishes "halted" in halted_mask, then checks
  * for work with interrupts off, then runs STI;HLT back to back. A waker
  * publishes the work, then claims a halted core's bit (atomic fetch-and)
- * and IPIs it. Whichever comes second sees the other's write. */
+ * and IPIs it. Whichever comes second sees the other's write.
+ *
+ * The BSP owns the network and answers for finished jobs, so it is the
+ * core of last resort for tasks: a submit wakes APs only, and the BSP
+ * takes a task itself only while every AP is busy (with one core, always). */
 #include "sched.h"
 
-#include "../kernel/console.h"
+#include "../kernel/cpu.h"
+#include "../kernel/lapic.h"
 #include "../kernel/panic.h"
 #include "../kernel/spinlock.h"
 #include "../kernel/time.h"
 #include "../kernel/trap.h"
 #include "../kernel/x86.h"
-#include "cpu.h"
-#include "lapic.h"
 #include "taskq.h"
 
 static struct taskq runq;
 static struct taskq_cell runq_cells[SCHED_QUEUE_CAPACITY];
-static struct spinlock submit_lock;     /* keeps an n-task submit whole */
+static struct spinlock submit_lock;     /* one producer at a time: keeps taskq_room exact */
 
 static uint64_t halted_mask;            /* bit i: cpus[i] is (about to be) in HLT */
 static volatile int bsp_kicked;
 static int wake_order[MAX_CPUS];        /* APs, in placement order */
 static int nwake;
+static int aps_busy;                    /* APs running a task now (atomic) */
 static enum sched_placement placement;
 static const struct bsp_ops *bsp_ops;  /* set when the BSP loop starts */
-static uint64_t bsp_last_poll_tsc;      /* BSP only */
+static uint64_t bsp_last_serve_tsc;     /* BSP only */
 static uint64_t yield_tsc;              /* SCHED_YIELD_NS in TSC cycles */
 static bool in_yield;                   /* BSP only */
-static bool bsp_credit;                 /* BSP only: it will take one task itself */
 
 static void wake_handler(void *arg)
 {
@@ -76,7 +79,8 @@ const char *sched_placement_name(void)
 	return placement == PLACE_PACK ? "pack" : "spread";
 }
 
-static void wake_cores(int n)
+/* Wakes up to n halted APs, in placement order. */
+static void wake_cores(uint64_t n)
 {
 	for (int k = 0; k < nwake && n > 0; k++) {
 		int i = wake_order[k];
@@ -92,33 +96,18 @@ static void wake_cores(int n)
 bool sched_submit(struct task **tasks, int n)
 {
 	spin_lock(&submit_lock);
-	bool ok = taskq_depth(&runq) + (uint64_t)n <= taskq_capacity(&runq);
-	if (ok)
-		for (int i = 0; i < n; i++)
-			kassert(taskq_push(&runq, tasks[i]));
+	bool ok = n >= 0 && (uint64_t)n <= taskq_room(&runq);
+	for (int i = 0; ok && i < n; i++)
+		kassert(taskq_push(&runq, tasks[i]));   /* room was promised */
 	spin_unlock(&submit_lock);
-	if (!ok)
-		return false;
-	/* The BSP takes one task itself when it gets back to its loop, so the
-	 * first submission of a poll round wakes one core fewer; later ones
-	 * in the same round, and those made from inside a task (a request
-	 * served from sched_bsp_yield), wake a core per task. */
-	struct cpu *c = this_cpu();
-	bool credit = c->bsp && c->state != CPU_BUSY && bsp_credit;
-	if (credit)
-		bsp_credit = false;
-	wake_cores(credit ? n - 1 : n);
-	return true;
+	if (ok)
+		wake_cores((uint64_t)n);
+	return ok;
 }
 
-uint64_t sched_queue_depth(void)
+uint64_t sched_queue_room(void)
 {
-	return taskq_depth(&runq);
-}
-
-uint64_t sched_queue_capacity(void)
-{
-	return taskq_capacity(&runq);
+	return taskq_room(&runq);
 }
 
 bool sched_run_one(void)
@@ -129,10 +118,14 @@ bool sched_run_one(void)
 	struct cpu *c = this_cpu();
 	int prev = c->state;
 	__atomic_store_n(&c->state, CPU_BUSY, __ATOMIC_RELAXED);
+	if (!c->bsp)
+		__atomic_fetch_add(&aps_busy, 1, __ATOMIC_SEQ_CST);
 	uint64_t t0 = rdtsc();
 	t->run(t);
 	__atomic_store_n(&c->busy_tsc, c->busy_tsc + (rdtsc() - t0), __ATOMIC_RELAXED);
 	__atomic_store_n(&c->tasks_done, c->tasks_done + 1, __ATOMIC_RELAXED);
+	if (!c->bsp)
+		__atomic_fetch_sub(&aps_busy, 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&c->state, prev, __ATOMIC_RELAXED);
 	return true;
 }
@@ -142,12 +135,12 @@ void sched_bsp_yield(void)
 	if (!this_cpu()->bsp || in_yield || !bsp_ops)
 		return;
 	uint64_t now = rdtsc();
-	if (now - bsp_last_poll_tsc < yield_tsc)
+	if (now - bsp_last_serve_tsc < yield_tsc)
 		return;
 	in_yield = true;
-	bsp_last_poll_tsc = now;
+	bsp_last_serve_tsc = now;
 	__atomic_store_n(&bsp_kicked, 0, __ATOMIC_SEQ_CST);
-	bsp_ops->poll();
+	bsp_ops->serve();
 	in_yield = false;
 }
 
@@ -190,21 +183,35 @@ void sched_ap_loop(void)
 	}
 }
 
+/* Queued tasks the APs will not take soon: every AP is busy (none is
+ * halted, idle or on its way to a task). */
+static bool bsp_should_run_task(void)
+{
+	if (!taskq_depth(&runq))
+		return false;
+	wake_cores(taskq_depth(&runq));         /* belt and braces: never leave an AP asleep */
+	return __atomic_load_n(&aps_busy, __ATOMIC_SEQ_CST) >= nwake;
+}
+
 void sched_bsp_loop(const struct bsp_ops *ops)
 {
 	struct cpu *c = this_cpu();
 	uint64_t armed = SCHED_NO_DEADLINE;
 	yield_tsc = time_scale(SCHED_YIELD_NS, tsc_hz, 1000000000ULL);
-	bsp_ops = ops->poll ? ops : NULL;
+	bsp_ops = ops->serve ? ops : NULL;
 	for (;;) {
 		__atomic_store_n(&bsp_kicked, 0, __ATOMIC_SEQ_CST);
-		bsp_credit = true;
-		if (ops->poll)
-			ops->poll();
-		bsp_credit = false;
-		bsp_last_poll_tsc = rdtsc();
-		if (sched_run_one())
+		if (ops->serve)
+			ops->serve();
+		bsp_last_serve_tsc = rdtsc();
+		if (ops->deliver)
+			ops->deliver();
+		if (bsp_should_run_task() && sched_run_one())
 			continue;
+		if (taskq_depth(&runq)) {
+			pause();        /* an AP is about to take it */
+			continue;
+		}
 		cli();
 		__atomic_fetch_or(&halted_mask, 1ULL << 0, __ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&bsp_kicked, __ATOMIC_SEQ_CST) || taskq_depth(&runq)) {
@@ -226,4 +233,33 @@ void sched_bsp_loop(const struct bsp_ops *ops)
 		if (armed != SCHED_NO_DEADLINE && time_ns() >= armed)
 			armed = SCHED_NO_DEADLINE;      /* the shot was spent */
 	}
+}
+
+int sched_core_index(void)
+{
+	return cpu_index();
+}
+
+void sched_stats(struct sched_stats *s)
+{
+	s->ncores = ncpus;
+	s->online = __atomic_load_n(&cpus_online, __ATOMIC_RELAXED);
+	s->queue_depth = taskq_depth(&runq);
+	s->queue_capacity = taskq_capacity(&runq);
+}
+
+void sched_core_stats(int i, struct sched_core_stats *s)
+{
+	const struct cpu *c = &cpus[i];
+	s->id = c->index;
+	s->apic_id = c->apic_id;
+	s->bsp = c->bsp;
+	s->online = __atomic_load_n(&c->online, __ATOMIC_ACQUIRE);
+	int st = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
+	s->state = st == CPU_BUSY ? SCHED_CORE_BUSY : st == CPU_HALTED ? SCHED_CORE_HALTED :
+		   SCHED_CORE_IDLE;
+	s->halts = __atomic_load_n(&c->halts, __ATOMIC_RELAXED);
+	s->wakes = __atomic_load_n(&c->wakes, __ATOMIC_RELAXED);
+	s->tasks_done = __atomic_load_n(&c->tasks_done, __ATOMIC_RELAXED);
+	s->busy_ns = tsc_to_ns(__atomic_load_n(&c->busy_tsc, __ATOMIC_RELAXED));
 }

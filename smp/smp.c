@@ -1,22 +1,18 @@
 /* smp.c - AP start-up (Intel SDM vol. 3, 8.4.4.1: INIT, 10 ms, SIPI,
- * 200 us, SIPI) through the real-mode trampoline, per-core setup, CPUID
- * topology, and the boot-time self-test. */
+ * 200 us, SIPI) through the real-mode trampoline, and the boot-time
+ * self-test. The per-CPU table itself is kernel/cpu.c. */
 #include "smp.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernel/cmdline.h"
 #include "../kernel/console.h"
-#include "../kernel/gdt.h"
+#include "../kernel/cpu.h"
 #include "../kernel/kheap.h"
+#include "../kernel/lapic.h"
 #include "../kernel/panic.h"
 #include "../kernel/time.h"
-#include "../kernel/trap.h"
 #include "../kernel/x86.h"
-#include "acpi.h"
-#include "cpu.h"
-#include "lapic.h"
 #include "sched.h"
 
 #define TRAMPOLINE_BASE   0x8000        /* SIPI vector 0x08 */
@@ -30,79 +26,10 @@ struct trampoline_params {
 };
 
 extern char trampoline_start[], trampoline_end[], trampoline_params[];
-extern char boot_stack[];       /* boot.S: the BSP's stack, lowest byte */
-
-struct cpu cpus[MAX_CPUS];
-int ncpus;
-volatile int cpus_online;
-int8_t apic_to_cpu[MAX_APIC_ID];
-
-static void read_topology(struct cpu *c)
-{
-	uint32_t a, b, cx, d, max;
-	cpuid(0, 0, &max, &b, &cx, &d);
-	uint32_t smt_shift = 0, core_shift = 0;
-	if (max >= 0xb) {
-		for (uint32_t level = 0; level < 8; level++) {
-			cpuid(0xb, level, &a, &b, &cx, &d);
-			uint32_t type = (cx >> 8) & 0xff;
-			if (!type || !b)
-				break;
-			if (type == 1)
-				smt_shift = a & 0x1f;
-			else if (type == 2)
-				core_shift = a & 0x1f;
-		}
-	}
-	if (core_shift < smt_shift)
-		core_shift = smt_shift;
-	c->smt_id = c->apic_id & ((1u << smt_shift) - 1);
-	c->core_id = (c->apic_id >> smt_shift) & ((1u << (core_shift - smt_shift)) - 1);
-	c->pkg_id = core_shift < 32 ? c->apic_id >> core_shift : 0;
-}
-
-void cpu_init_this(struct cpu *c)
-{
-	c->self = c;
-	wrmsr(MSR_GS_BASE, (uint64_t)c);
-	gdt_init_cpu(c);
-	trap_init_cpu();
-}
-
-void smp_init(void)
-{
-	memset(apic_to_cpu, -1, sizeof(apic_to_cpu));
-	uint32_t me = lapic_id();
-	ncpus = acpi.ncpus ? acpi.ncpus : 1;
-	if (!acpi.ncpus)
-		acpi.apic_ids[0] = me;
-	/* The BSP is cpus[0] whatever its place in the MADT. */
-	int k = 1;
-	cpus[0].apic_id = me;
-	for (int i = 0; i < ncpus; i++)
-		if (acpi.apic_ids[i] != me && k < MAX_CPUS)
-			cpus[k++].apic_id = acpi.apic_ids[i];
-	ncpus = k;
-	for (int i = 0; i < ncpus; i++) {
-		cpus[i].index = i;
-		cpus[i].bsp = i == 0;
-		apic_to_cpu[cpus[i].apic_id] = (int8_t)i;
-	}
-	if (acpi.skipped)
-		kprintf("smp: %d cores beyond MAX_CPUS=%d ignored\n", acpi.skipped, MAX_CPUS);
-	cpu_init_this(&cpus[0]);
-	cpus[0].stack_guard = (uint64_t *)boot_stack;
-	*cpus[0].stack_guard = STACK_CANARY;
-	read_topology(&cpus[0]);
-	cpus[0].online = true;
-	cpus_online = 1;
-}
-
 static void ap_main(struct cpu *c)
 {
 	cpu_init_this(c);
 	lapic_init_cpu();
-	read_topology(c);
 	__atomic_store_n(&c->online, true, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&cpus_online, 1, __ATOMIC_SEQ_CST);
 	sti();
@@ -120,12 +47,8 @@ static bool wait_online(struct cpu *c, uint64_t us)
 	return __atomic_load_n(&c->online, __ATOMIC_ACQUIRE);
 }
 
-void smp_start_aps(void)
+void smp_start_aps(int dead)
 {
-	/* Test hook: test_dead_ap=N never sends core N its SIPI, so the
-	 * timeout path below runs. */
-	uint64_t dead = 0;
-	cmdline_get_u64(&boot_cmdline, "test_dead_ap", 1, MAX_CPUS - 1, 0, &dead);
 	/* SDM 8.4.4.1 waits 10 ms after INIT for real hardware; a virtual
 	 * CPU (CPUID.1:ECX bit 31, "hypervisor") takes INIT at once, and the
 	 * wait would cost 10 ms of boot per core (Linux skips it likewise on
@@ -156,10 +79,10 @@ void smp_start_aps(void)
 
 		lapic_send_init(c->apic_id);
 		time_delay_us(init_delay_us);
-		if ((uint64_t)i != dead)
+		if (i != dead)
 			lapic_send_sipi(c->apic_id, TRAMPOLINE_BASE >> 12);
 		if (!wait_online(c, 200)) {
-			if ((uint64_t)i != dead)
+			if (i != dead)
 				lapic_send_sipi(c->apic_id, TRAMPOLINE_BASE >> 12);
 			if (!wait_online(c, SMP_AP_TIMEOUT_MS * 1000ULL)) {
 				kprintf("smp: core %d (apic %u) did not answer in %d ms, skipped\n",
@@ -213,7 +136,7 @@ bool smp_selftest(void)
 	while (sched_run_one())
 		;
 	/* Wait for the last tasks to finish on the other cores. */
-	while (sched_queue_depth() || __atomic_load_n(&selftest_started, __ATOMIC_SEQ_CST) < n) {
+	while (sched_queue_room() < SCHED_QUEUE_CAPACITY || __atomic_load_n(&selftest_started, __ATOMIC_SEQ_CST) < n) {
 		if (time_us() > selftest_deadline)
 			break;
 		pause();

@@ -4,12 +4,11 @@
 
 #include <stdbool.h>
 
-/* From the ACPI cores: fills cpus[] and the APIC-ID index, and sets up the
- * BSP's own struct cpu. */
-void smp_init(void);
-/* INIT-SIPI-SIPI every AP in turn; an AP that does not answer within
- * SMP_AP_TIMEOUT_MS is reported and skipped. Prints "cores online: N". */
-void smp_start_aps(void);
+/* INIT-SIPI-SIPI every AP of cpus[] in turn; an AP that does not answer
+ * within SMP_AP_TIMEOUT_MS is reported and skipped. Prints "cores
+ * online: N". dead_ap (test only, 0 for none): that core never gets its
+ * SIPI, so the timeout path runs. */
+void smp_start_aps(int dead_ap);
 /* One small task per online core; passes when every core ran one. */
 bool smp_selftest(void);
 

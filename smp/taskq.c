@@ -15,6 +15,7 @@ int taskq_init(struct taskq *q, struct taskq_cell *cells, uint64_t capacity)
 		__atomic_store_n(&cells[i].seq, i, __ATOMIC_RELAXED);
 	}
 	__atomic_store_n(&q->head, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&q->freed, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&q->tail, 0, __ATOMIC_SEQ_CST);
 	return 0;
 }
@@ -53,6 +54,7 @@ void *taskq_pop(struct taskq *q)
 							__ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
 				void *item = c->item;
 				__atomic_store_n(&c->seq, pos + q->mask + 1, __ATOMIC_RELEASE);
+				__atomic_fetch_add(&q->freed, 1, __ATOMIC_RELEASE);
 				return item;
 			}
 		} else if (dif < 0) {
@@ -68,4 +70,12 @@ uint64_t taskq_depth(const struct taskq *q)
 	uint64_t t = __atomic_load_n(&q->tail, __ATOMIC_SEQ_CST);
 	uint64_t h = __atomic_load_n(&q->head, __ATOMIC_SEQ_CST);
 	return t > h ? t - h : 0;
+}
+
+uint64_t taskq_room(const struct taskq *q)
+{
+	uint64_t f = __atomic_load_n(&q->freed, __ATOMIC_ACQUIRE);
+	uint64_t t = __atomic_load_n(&q->tail, __ATOMIC_SEQ_CST);
+	uint64_t used = t - f;
+	return used < taskq_capacity(q) ? taskq_capacity(q) - used : 0;
 }

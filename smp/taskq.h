@@ -19,6 +19,7 @@ struct taskq {
 	uint64_t mask;          /* capacity - 1, capacity a power of two */
 	uint64_t head __attribute__((aligned(64)));     /* next pop */
 	uint64_t tail __attribute__((aligned(64)));     /* next push */
+	uint64_t freed __attribute__((aligned(64)));    /* cells popped and released */
 };
 
 /* cells must hold capacity entries; capacity a power of two >= 2. */
@@ -27,6 +28,11 @@ bool taskq_push(struct taskq *q, void *item);
 void *taskq_pop(struct taskq *q);
 /* Items pushed and not yet popped (a snapshot). */
 uint64_t taskq_depth(const struct taskq *q);
+/* Cells free for pushing: a consumer advances head before it releases
+ * the cell it took, so capacity - depth can promise a cell that is not
+ * free yet. This counts only released cells: when producers are
+ * serialised, room for n means the next n pushes succeed. */
+uint64_t taskq_room(const struct taskq *q);
 static inline uint64_t taskq_capacity(const struct taskq *q) { return q->mask + 1; }
 
 #endif

@@ -1,18 +1,22 @@
 /* api.c - the control plane's routes (API.md section 3): status, metrics,
- * jobs. Collects a snapshot of the cores, queue, job counters, NIC and
- * heap, and renders it with render.c. */
+ * jobs, and the bearer token of section 4. Collects a snapshot of the
+ * cores, queue, job counters, NIC and heap through their owners' stats
+ * calls, and renders it with render.c. The connection layer (http.c)
+ * calls in through the handler table given to http_init. */
 #include "api.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../kernel/console.h"
 #include "../../kernel/kheap.h"
+#include "../../kernel/parse.h"
 #include "../../kernel/time.h"
 #include "../../lwip_port/net.h"
-#include "../../smp/cpu.h"
 #include "../../smp/sched.h"
 #include "../jobs/jobs.h"
+#include "http.h"
 #include "httpreq.h"
 #include "jobreq.h"
 #include "render.h"
@@ -22,50 +26,45 @@
 #define LIST_MAX        1000
 #define JSON            "application/json"
 
-static void snapshot(struct status_snap *s)
+_Static_assert(sizeof(((struct http_req *)0)->auth) > sizeof("Bearer ") + API_TOKEN_MAX,
+	       "an Authorization header with the longest token fits");
+
+static struct api_config cfg;
+static uint64_t bad;            /* requests refused here as malformed */
+
+static void refuse_bad(struct http_conn_ref ref, const char *msg)
+{
+	bad++;
+	http_respond_error(ref, 400, msg, NULL);
+}
+
+/* Takes the snapshot; s->cores is allocated (free it). False: no memory. */
+static bool snapshot(struct status_snap *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->uptime_us = time_us();
-	s->ncores = ncpus < RENDER_MAX_CORES ? ncpus : RENDER_MAX_CORES;
+	sched_stats(&s->sched);
+	struct sched_core_stats *cores = calloc((size_t)s->sched.ncores, sizeof(*cores));
+	if (!cores)
+		return false;
 	int k = 0;
-	for (int i = 0; i < s->ncores; i++) {
-		const struct cpu *c = &cpus[i];
-		if (!c->online)
-			continue;
-		struct core_snap *o = &s->cores[k++];
-		o->id = c->index;
-		o->apic_id = c->apic_id;
-		o->bsp = c->bsp;
-		o->state = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
-		o->halts = __atomic_load_n(&c->halts, __ATOMIC_RELAXED);
-		o->wakes = __atomic_load_n(&c->wakes, __ATOMIC_RELAXED);
-		o->tasks_done = __atomic_load_n(&c->tasks_done, __ATOMIC_RELAXED);
-		o->busy_us = tsc_to_ns(__atomic_load_n(&c->busy_tsc, __ATOMIC_RELAXED)) / 1000;
+	for (int i = 0; i < s->sched.ncores; i++) {
+		sched_core_stats(i, &cores[k]);
+		if (cores[k].online)
+			k++;
 	}
+	cores[0].state = SCHED_CORE_IDLE;       /* the BSP is answering this very request */
+	s->cores = cores;
 	s->ncores = k;
-	s->cores[0].state = CPU_IDLE;   /* the BSP is answering this very request */
-	s->queue_depth = sched_queue_depth();
-	s->queue_capacity = sched_queue_capacity();
 	jobs_counters(&s->jobs);
-	struct netdev *nd = net_device();
-	if (nd) {
-		s->net.present = true;
-		s->net.link_up = nd->ops->link_up(nd);
-		s->net.rx_packets = nd->stats.rx_packets;
-		s->net.rx_bytes = nd->stats.rx_bytes;
-		s->net.rx_drops = nd->stats.rx_drops;
-		s->net.tx_packets = nd->stats.tx_packets;
-		s->net.tx_bytes = nd->stats.tx_bytes;
-		s->net.tx_drops = nd->stats.tx_drops;
-		s->net.tx_ring_full = nd->stats.tx_ring_full;
-		s->net.irqs = nd->stats.irqs;
-	}
-	struct kheap_stats hs;
-	kheap_stats(&hs);
-	s->mem.heap_total = hs.total;
-	s->mem.heap_used = hs.used;
-	s->mem.heap_peak = hs.peak;
-	s->mem.heap_failures = hs.failures;
+	struct http_stats hs;
+	http_stats(&hs);
+	if (cfg.udp_stats)
+		cfg.udp_stats(&s->udp);
+	s->bad = bad + hs.bad + s->udp.bad;
+	net_stats(&s->net);
+	kheap_stats(&s->mem);
+	return true;
 }
 
 static void send_big(struct http_conn_ref ref, int status, const char *ctype,
@@ -86,19 +85,25 @@ static void send_big(struct http_conn_ref ref, int status, const char *ctype,
 static void r_status(struct outbuf *o, const void *s) { render_status(o, s); }
 static void r_metrics(struct outbuf *o, const void *s) { render_metrics(o, s); }
 
+/* Room for the rendered status: a fixed part and a line per core. */
+#define STATUS_FIXED    2048
+#define STATUS_PER_CORE 160
+#define METRICS_FIXED   4096
+#define METRICS_PER_CORE 320
+
 static void get_status(struct http_conn_ref ref, int metrics)
 {
-	struct status_snap *s = malloc(sizeof(*s));
-	if (!s) {
+	struct status_snap s;
+	if (!snapshot(&s)) {
 		http_respond_error(ref, 503, "out of memory", "Retry-After: 1\r\n");
 		return;
 	}
-	snapshot(s);
 	if (metrics)
-		send_big(ref, 200, "text/plain; version=0.0.4", r_metrics, s, 32768);
+		send_big(ref, 200, "text/plain; version=0.0.4", r_metrics, &s,
+			 METRICS_FIXED + (size_t)s.ncores * METRICS_PER_CORE);
 	else
-		send_big(ref, 200, JSON, r_status, s, 16384);
-	free(s);
+		send_big(ref, 200, JSON, r_status, &s, STATUS_FIXED + (size_t)s.ncores * STATUS_PER_CORE);
+	free((void *)s.cores);
 }
 
 static void send_job(struct http_conn_ref ref, int status, const struct job_info *info,
@@ -139,33 +144,29 @@ static void get_jobs(struct http_conn_ref ref, const struct http_req *r)
 	int max = LIST_DEFAULT;
 	int got = http_query_get(r->query, "limit", v, sizeof(v));
 	if (got) {
-		int n = 0;
-		bool ok = got > 0 && v[0];
-		for (const char *p = v; ok && *p; p++) {
-			ok = *p >= '0' && *p <= '9' && n <= LIST_MAX;
-			n = n * 10 + (*p - '0');
-		}
-		if (!ok || n < 1 || n > LIST_MAX) {
-			jobs_count_bad();
-			http_respond_error(ref, 400, "limit must be an integer 1..1000", NULL);
+		uint64_t n;
+		if (got < 0 || parse_u64(v, strlen(v), LIST_MAX, &n) != PARSE_OK || n < 1) {
+			refuse_bad(ref, "limit must be an integer 1..1000");
 			return;
 		}
-		max = n;
+		max = (int)n;
 	}
 	send_big(ref, 200, JSON, r_list, &max, 64 + (size_t)max * 256);
 }
 
-/* A job submitted with ?wait=1 ended: answer if the client still waits. */
+/* A job submitted with ?wait=1 ended (from the BSP loop's delivery):
+ * answer if the client still waits. */
 static void job_done(const struct job_info *info, void *ctx)
 {
 	uintptr_t v = (uintptr_t)ctx;
 	struct http_conn_ref ref = { (int)(v & 0xff), (uint32_t)(v >> 8) };
 	/* Not if the client left, or got its 202 after 60 s and moved on. */
-	if (http_waiting_for(ref, info->id))
+	if (http_deferred(ref, info->id))
 		send_job(ref, 200, info, NULL);
 }
 
-void api_wait_poll(struct http_conn_ref ref, uint64_t job)
+/* Every 500 ms while a ?wait=1 answer is pending. */
+static void wait_poll(struct http_conn_ref ref, uint64_t job)
 {
 	struct job_info info;
 	if (!jobs_get(job, &info)) {
@@ -183,22 +184,21 @@ static void post_job(struct http_conn_ref ref, const struct http_req *r, const c
 		     size_t len)
 {
 	if (r->content_length < 0) {
+		bad++;
 		http_respond_error(ref, 411, "a request body needs Content-Length", NULL);
 		return;
 	}
-	struct jobreq jr;
-	const char *err = jobreq_parse(body, len, &jr);
+	struct job_spec spec;
+	const char *err = jobreq_parse(body, len, &spec);
 	if (err) {
-		jobs_count_bad();
-		http_respond_error(ref, 400, err, NULL);
+		refuse_bad(ref, err);
 		return;
 	}
 	char v[8];
 	int wait = http_query_get(r->query, "wait", v, sizeof(v)) > 0 && !strcmp(v, "1");
 	uint64_t id;
 	void *ctx = (void *)(((uintptr_t)ref.gen << 8) | (uintptr_t)ref.slot);
-	enum job_err e = jobs_submit(jr.limit, jr.tasks, jr.split ? JOB_SPLIT : JOB_REPEAT,
-				     time_ns(), wait ? job_done : NULL, wait ? ctx : NULL, &id);
+	enum job_err e = jobs_submit(&spec, time_ns(), wait ? job_done : NULL, wait ? ctx : NULL, &id);
 	if (e == JOB_EBUSY || e == JOB_ENOMEM) {
 		http_respond_error(ref, 503, "the appliance is full; retry later", "Retry-After: 1\r\n");
 		return;
@@ -208,7 +208,7 @@ static void post_job(struct http_conn_ref ref, const struct http_req *r, const c
 		return;
 	}
 	if (wait) {
-		http_wait(ref, id);
+		http_defer(ref, id);
 		return;
 	}
 	struct job_info info;
@@ -222,16 +222,22 @@ static void post_job(struct http_conn_ref ref, const struct http_req *r, const c
 static bool job_path(const char *path, uint64_t *id)
 {
 	const char *p = path + strlen("/api/jobs/");
-	if (!*p)
+	return parse_u64(p, strlen(p), UINT64_MAX, id) == PARSE_OK;
+}
+
+/* The bearer token of API.md section 4, for POST and DELETE. The scheme
+ * is case-insensitive (RFC 9110, 11.1), the token not. */
+static bool authorized(const struct http_req *r)
+{
+	if (!cfg.token)
+		return true;
+	if (r->auth_truncated)
 		return false;
-	uint64_t v = 0;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+	const char *p = "bearer ";
+	for (int i = 0; i < 7; i++)
+		if (!r->auth[i] || (r->auth[i] | 0x20) != p[i])
 			return false;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	*id = v;
-	return true;
+	return !strcmp(r->auth + 7, cfg.token);
 }
 
 static void method_not_allowed(struct http_conn_ref ref, const char *allow)
@@ -246,7 +252,8 @@ static bool is(const struct http_req *r, const char *m)
 	return !strcmp(r->method, m);
 }
 
-void api_dispatch(struct http_conn_ref ref, const struct http_req *r, const char *body, size_t len)
+static void dispatch(struct http_conn_ref ref, const struct http_req *r, const char *body,
+		     size_t len)
 {
 	const char *path = r->path;
 	if (!strcmp(path, "/api/status") || !strcmp(path, "/metrics")) {
@@ -259,7 +266,7 @@ void api_dispatch(struct http_conn_ref ref, const struct http_req *r, const char
 			return get_jobs(ref, r);
 		if (!is(r, "POST"))
 			return method_not_allowed(ref, "GET, POST");
-		if (!http_authorized(r))
+		if (!authorized(r))
 			return http_respond_error(ref, 401, "missing or wrong bearer token",
 						  "WWW-Authenticate: Bearer\r\n");
 		return post_job(ref, r, body, len);
@@ -276,7 +283,7 @@ void api_dispatch(struct http_conn_ref ref, const struct http_req *r, const char
 		}
 		if (!is(r, "DELETE"))
 			return method_not_allowed(ref, "GET, DELETE");
-		if (!http_authorized(r))
+		if (!authorized(r))
 			return http_respond_error(ref, 401, "missing or wrong bearer token",
 						  "WWW-Authenticate: Bearer\r\n");
 		int rc = jobs_cancel(id, &info);
@@ -293,4 +300,22 @@ void api_dispatch(struct http_conn_ref ref, const struct http_req *r, const char
 		return http_respond_error(ref, 501, "the dashboard is not built yet", NULL);
 	}
 	http_respond_error(ref, 404, "no such path", NULL);
+}
+
+static const struct http_handlers handlers = {
+	.request = dispatch,
+	.deferred_poll = wait_poll,
+};
+
+void api_init(const struct api_config *c)
+{
+	cfg = *c;
+	if (cfg.token && !*cfg.token)
+		cfg.token = NULL;
+	if (cfg.token && strlen(cfg.token) > API_TOKEN_MAX)
+		kprintf("http: token= is longer than %d characters; no POST or DELETE can match it\n",
+			API_TOKEN_MAX);
+	http_init(cfg.port, &handlers);
+	if (cfg.token)
+		kprintf("http: POST and DELETE need the bearer token\n");
 }

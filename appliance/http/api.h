@@ -1,16 +1,22 @@
-/* api.h - the routes of API.md section 3. */
+/* api.h - the control plane: the routes of API.md section 3 on top of the
+ * HTTP connection layer (http.c), and the bearer-token policy of section
+ * 4. Calls http.c, never the other way round. BSP only. */
 #ifndef APPLIANCE_API_H
 #define APPLIANCE_API_H
 
-#include <stddef.h>
 #include <stdint.h>
 
-#include "http.h"
+#include "../udp_compute/udp_compute.h"
 
-struct http_req;
+#define API_TOKEN_MAX 256       /* longest token= accepted at boot */
 
-void api_dispatch(struct http_conn_ref ref, const struct http_req *r, const char *body, size_t len);
-/* Every 500 ms while a ?wait=1 answer is pending. */
-void api_wait_poll(struct http_conn_ref ref, uint64_t job);
+struct api_config {
+	uint16_t port;
+	const char *token;              /* POST and DELETE need it; NULL: open */
+	/* The UDP endpoint's counters, for /api/status; may be NULL. */
+	void (*udp_stats)(struct udp_compute_stats *s);
+};
+
+void api_init(const struct api_config *cfg);
 
 #endif

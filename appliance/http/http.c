@@ -1,31 +1,26 @@
-/* http.c - the HTTP/1.1 control plane on http_port (API.md section 3) over
- * lwIP's raw TCP API, on the BSP. Each connection buffers one request
- * (head up to 8 KiB, body up to 4 KiB), answers it, and stays open for the
- * next unless the client asked to close; a connection silent for
- * HTTP_IDLE_S seconds is closed. Answers longer than the TCP send buffer
- * go out as the client acknowledges (the sent callback). */
+/* http.c - the HTTP/1.1 connection layer over lwIP's raw TCP API, on the
+ * BSP. Each connection buffers requests (head up to 8 KiB, body up to
+ * 4 KiB), hands each complete one to the handlers, sends the answer, and
+ * goes on with the next (pipelining) unless the client asked to close; a
+ * connection silent for HTTP_IDLE_S seconds is closed. Answers longer than
+ * the TCP send buffer go out as the client acknowledges (the sent
+ * callback). When the client half-closes (FIN after its requests, as
+ * `nc -N` does), every request that came is still answered, then the
+ * connection closes. After an error that loses the request framing, the
+ * answer goes out, our side is shut, and what the client still sends is
+ * read and dropped for HTTP_LINGER_S, so the answer is not lost to a
+ * reset. */
 #include "http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kernel/cmdline.h"
 #include "../../kernel/console.h"
-#include "../../kernel/kheap.h"
-#include "../../kernel/time.h"
-#include "../../lwip_port/net.h"
-#include "../../smp/cpu.h"
-#include "../../smp/sched.h"
-#include "../jobs/jobs.h"
-#include "api.h"
-#include "httpreq.h"
 #include "lwip/tcp.h"
-#include "render.h"
 
-#define HTTP_MAX_CONNS  32
-#define HTTP_IDLE_S     20      /* API.md: closed after 10 to 30 s of silence */
 #define POLLS_PER_S     2       /* tcp_poll runs every 500 ms */
+#define HTTP_LINGER_S   2
 #define IN_SIZE         (HTTP_HEAD_MAX + HTTP_BODY_MAX)
 
 struct conn {
@@ -35,22 +30,25 @@ struct conn {
 	size_t in_len;
 	char *out;              /* the answer being sent */
 	size_t out_len, out_sent;
-	bool close_after;
+	bool close_after;       /* close once the current answer is out */
 	bool in_process;        /* process() is on the stack: flush must not re-enter */
 	bool close_done;        /* the last answer went out; close when safe */
 	bool peer_closed;       /* the client sent FIN: answer what came, then close */
-	bool waiting;           /* ?wait=1: answer when the job ends */
-	uint64_t wait_job;
+	bool lingering;         /* our side shut; reading and dropping until close */
+	bool deferred;          /* a handler answers later */
+	uint64_t defer_tag;
 	int idle_polls;
 };
 
 static struct conn conns[HTTP_MAX_CONNS];
+static const struct http_handlers *handlers;
+static struct http_stats stats;
 /* The pcb conn_close last had to abort: the lwIP callback of that pcb on
  * the stack must then return ERR_ABRT (lwIP's rule for a pcb aborted in
- * its own callback). Answers to other connections (a ?wait=1 job ending)
- * can be sent from inside a callback, hence the pcb, not a flag. */
+ * its own callback). Answers to other connections (a deferred answer sent
+ * from the BSP loop) never run inside a callback, but a handler may answer
+ * its own connection from inside one, hence the pcb, not a flag. */
 static struct tcp_pcb *aborted_pcb;
-static const char *token;       /* token= boot option, or NULL */
 
 static const char *reason(int status)
 {
@@ -65,11 +63,25 @@ static const char *reason(int status)
 	case 411: return "Length Required";
 	case 413: return "Content Too Large";
 	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
 	case 505: return "HTTP Version Not Supported";
 	default: return "Error";
 	}
+}
+
+static struct conn *conn_of(struct http_conn_ref ref)
+{
+	if (ref.slot < 0 || ref.slot >= HTTP_MAX_CONNS)
+		return NULL;
+	struct conn *c = &conns[ref.slot];
+	return c->pcb && c->gen == ref.gen ? c : NULL;
+}
+
+static struct http_conn_ref ref_of(const struct conn *c)
+{
+	return (struct http_conn_ref){ (int)(c - conns), c->gen };
 }
 
 static void conn_free(struct conn *c)
@@ -78,8 +90,9 @@ static void conn_free(struct conn *c)
 	free(c->out);
 	c->in = c->out = NULL;
 	c->pcb = NULL;
-	c->waiting = false;
+	c->deferred = false;
 	c->gen++;
+	stats.open--;
 }
 
 static void conn_close(struct conn *c)
@@ -95,6 +108,29 @@ static void conn_close(struct conn *c)
 		tcp_abort(pcb);
 		aborted_pcb = pcb;
 	}
+}
+
+/* The answer is out and the request framing was lost: shut our side and
+ * drop what still comes until the client closes or HTTP_LINGER_S pass. */
+static void conn_linger(struct conn *c)
+{
+	if (tcp_shutdown(c->pcb, 0, 1) != ERR_OK) {
+		conn_close(c);
+		return;
+	}
+	c->lingering = true;
+	c->idle_polls = 0;
+	c->in_len = 0;
+}
+
+static void conn_end(struct conn *c)
+{
+	if (c->lingering)
+		return;
+	if (c->peer_closed || c->in_len == 0)
+		conn_close(c);  /* nothing more comes, or nothing unread: a plain close */
+	else
+		conn_linger(c);
 }
 
 static err_t callback_result(struct tcp_pcb *pcb)
@@ -128,7 +164,7 @@ static void flush(struct conn *c)
 		if (c->close_after) {
 			c->close_done = true;
 			if (!c->in_process)
-				conn_close(c);
+				conn_end(c);
 			return;
 		}
 		if (!c->in_process)
@@ -139,17 +175,18 @@ static void flush(struct conn *c)
 void http_respond(struct http_conn_ref ref, int status, const char *ctype, const char *body,
 		  size_t body_len, const char *extra)
 {
-	struct conn *c = &conns[ref.slot];
-	if (ref.slot >= HTTP_MAX_CONNS || !c->pcb || c->gen != ref.gen || c->out)
+	struct conn *c = conn_of(ref);
+	if (!c || c->out || c->lingering)
 		return;         /* the client went away meanwhile (or is still being answered) */
-	c->waiting = false;
+	c->deferred = false;
+	if (status == 411)
+		c->close_after = true;  /* where the unframed body ends is unknown */
 	char head[512];
 	int hl = snprintf(head, sizeof(head),
 			  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 			  "Connection: %s\r\n%s\r\n",
 			  status, reason(status), ctype, body_len,
 			  c->close_after ? "close" : "keep-alive", extra ? extra : "");
-	free(c->out);
 	c->out = malloc((size_t)hl + body_len);
 	if (!c->out) {
 		c->close_after = c->close_done = true;
@@ -182,79 +219,75 @@ void http_respond_out(struct http_conn_ref ref, int status, const char *ctype,
 		http_respond(ref, status, ctype, o->buf, o->len, extra);
 }
 
-bool http_waiting_for(struct http_conn_ref ref, uint64_t job)
+bool http_deferred(struct http_conn_ref ref, uint64_t tag)
 {
-	const struct conn *c = &conns[ref.slot];
-	return ref.slot < HTTP_MAX_CONNS && c->pcb && c->gen == ref.gen && c->waiting &&
-	       c->wait_job == job;
+	const struct conn *c = conn_of(ref);
+	return c && c->deferred && c->defer_tag == tag;
 }
 
-void http_wait(struct http_conn_ref ref, uint64_t job)
+void http_defer(struct http_conn_ref ref, uint64_t tag)
 {
-	struct conn *c = &conns[ref.slot];
-	if (c->pcb && c->gen == ref.gen) {
-		c->waiting = true;
-		c->wait_job = job;
+	struct conn *c = conn_of(ref);
+	if (c && !c->out) {
+		c->deferred = true;
+		c->defer_tag = tag;
 	}
 }
 
-bool http_authorized(const struct http_req *r)
+void http_stats(struct http_stats *s)
 {
-	if (!token)
-		return true;
-	/* The scheme is case-insensitive (RFC 9110, 11.1), the token not. */
-	const char *p = "bearer ";
-	for (int i = 0; i < 7; i++)
-		if ((r->auth[i] | 0x20) != p[i] || !r->auth[i])
-			return false;
-	return !strcmp(r->auth + 7, token);
+	*s = stats;
+}
+
+/* A request the handlers never see: counted, answered, and the
+ * connection closes after it. */
+static void refuse(struct conn *c, int status, const char *msg)
+{
+	stats.bad++;
+	c->close_after = true;
+	http_respond_error(ref_of(c), status, msg, NULL);
 }
 
 /* Answers every complete request in the buffer, one at a time. */
 static void process_requests(struct conn *c)
 {
-	while (c->pcb && !c->out && !c->waiting && c->in_len && !c->close_done) {
+	while (c->pcb && !c->out && !c->deferred && c->in_len && !c->close_done) {
 		struct http_req r;
 		int n = http_parse_head(c->in, c->in_len, &r);
-		struct http_conn_ref ref = { (int)(c - conns), c->gen };
 		if (n == 0) {
-			if (c->in_len >= HTTP_HEAD_MAX) {
-				jobs_count_bad();
-				c->close_after = true;
-				http_respond_error(ref, 431, "request header block too large", NULL);
-			}
+			if (c->in_len >= HTTP_HEAD_MAX)
+				refuse(c, 431, "request header block too large");
 			return;
 		}
 		if (n < 0) {
-			jobs_count_bad();
-			c->close_after = true;
-			http_respond_error(ref, -n, -n == 505 ? "HTTP/1.x only" :
-				-n == 431 ? "request header block too large" : "malformed request",
-				NULL);
+			refuse(c, -n, -n == 505 ? "HTTP/1.x only" :
+			       -n == 431 ? "request header block too large" : "malformed request");
 			return;
 		}
-		c->close_after = r.close || c->peer_closed;
+		c->close_after = r.close;
 		if (r.chunked) {
-			jobs_count_bad();
-			c->close_after = true;
-			http_respond_error(ref, 411, "chunked bodies are not accepted; send Content-Length",
-					   NULL);
+			refuse(c, 411, "chunked bodies are not accepted; send Content-Length");
 			return;
 		}
 		size_t body = r.content_length > 0 ? (size_t)r.content_length : 0;
 		if (body > HTTP_BODY_MAX) {
-			jobs_count_bad();
-			c->close_after = true;
-			http_respond_error(ref, 413, "request body larger than 4096 bytes", NULL);
+			refuse(c, 413, "request body larger than 4096 bytes");
 			return;
 		}
 		if (c->in_len < r.head_len + body)
 			return;         /* the body is still coming */
-		api_dispatch(ref, &r, c->in + r.head_len, body);
+		handlers->request(ref_of(c), &r, c->in + r.head_len, body);
+		if (!c->pcb || !c->in)
+			return;         /* closed while answering */
 		size_t used = r.head_len + body;
 		memmove(c->in, c->in + used, c->in_len - used);
 		c->in_len -= used;
 	}
+}
+
+static bool busy(const struct conn *c)
+{
+	return c->out || c->deferred;
 }
 
 static void process(struct conn *c)
@@ -262,14 +295,14 @@ static void process(struct conn *c)
 	c->in_process = true;
 	process_requests(c);
 	c->in_process = false;
-	/* An answer sent completely inside may have asked to close. */
-	if (c->pcb && !c->out && c->close_done)
+	if (!c->pcb)
+		return;
+	/* An answer sent completely inside may have asked to close; a client
+	 * that half-closed is done once every request it sent is answered. */
+	if (!c->out && c->close_done)
+		conn_end(c);
+	else if (c->peer_closed && !busy(c) && !c->close_done)
 		conn_close(c);
-}
-
-static bool busy(const struct conn *c)
-{
-	return c->out || c->waiting;
 }
 
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
@@ -283,46 +316,44 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		return callback_result(pcb);
 	}
 	if (!p) {
-		/* FIN: answer what already came (the request of `nc -N` or a
-		 * half-closing client), then close. */
+		/* FIN: answer what already came, then close. */
 		c->peer_closed = true;
-		c->close_after = true;
-		process(c);
-		if (c->pcb && !busy(c))
+		if (c->lingering)
 			conn_close(c);
+		else
+			process(c);
 		return callback_result(pcb);
 	}
 	c->idle_polls = 0;
+	if (c->lingering) {
+		tcp_recved(pcb, p->tot_len);    /* dropped: the answer is out */
+		pbuf_free(p);
+		return ERR_OK;
+	}
 	if (c->in_len + p->tot_len > IN_SIZE && busy(c)) {
 		/* No room while an answer is pending: lwIP keeps the segment
 		 * and offers it again later (flow control, nothing lost). */
 		return ERR_MEM;
 	}
 	u16_t off = 0;
-	while (off < p->tot_len) {
+	while (off < p->tot_len && c->pcb && !c->lingering) {
 		size_t room = IN_SIZE - c->in_len;
 		size_t left = (size_t)(p->tot_len - off);
 		size_t n = left < room ? left : room;
 		if (n == 0) {
 			/* A request larger than head and body limits together,
 			 * pipelined past them: say so and stop reading. */
-			pbuf_free(p);
-			jobs_count_bad();
-			c->close_after = true;
-			c->in_len = 0;
-			http_respond_error((struct http_conn_ref){ (int)(c - conns), c->gen }, 413,
-					   "request larger than the 8 KiB head and 4 KiB body limits",
-					   NULL);
-			return callback_result(pcb);
+			refuse(c, 413, "request larger than the 8 KiB head and 4 KiB body limits");
+			break;
 		}
 		pbuf_copy_partial(p, c->in + c->in_len, (u16_t)n, off);
 		c->in_len += n;
 		off = (u16_t)(off + n);
 		tcp_recved(pcb, (u16_t)n);
 		process(c);
-		if (!c->pcb)
-			break;          /* closed while answering */
 	}
+	if (off < p->tot_len && c->pcb)
+		tcp_recved(pcb, (u16_t)(p->tot_len - off));     /* dropped */
 	pbuf_free(p);
 	return callback_result(pcb);
 }
@@ -341,8 +372,13 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 {
 	struct conn *c = arg;
 	aborted_pcb = NULL;
-	if (c->waiting) {
-		api_wait_poll((struct http_conn_ref){ (int)(c - conns), c->gen }, c->wait_job);
+	if (c->lingering) {
+		if (++c->idle_polls >= HTTP_LINGER_S * POLLS_PER_S)
+			conn_close(c);
+		return callback_result(pcb);
+	}
+	if (c->deferred) {
+		handlers->deferred_poll(ref_of(c), c->defer_tag);
 		return callback_result(pcb);
 	}
 	if (c->out) {
@@ -370,26 +406,21 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	if (err != ERR_OK || !pcb)
 		return ERR_VAL;
 	struct conn *c = NULL;
-	for (int i = 0; i < HTTP_MAX_CONNS; i++)
-		if (!conns[i].pcb) {
+	for (int i = 0; i < HTTP_MAX_CONNS && !c; i++)
+		if (!conns[i].pcb)
 			c = &conns[i];
-			break;
-		}
 	char *in = c ? malloc(IN_SIZE) : NULL;
 	if (!in) {
+		stats.refused++;
 		tcp_abort(pcb);
 		return ERR_ABRT;
 	}
+	uint32_t gen = c->gen;
+	memset(c, 0, sizeof(*c));
+	c->gen = gen;
 	c->pcb = pcb;
 	c->in = in;
-	c->in_len = 0;
-	c->out = NULL;
-	c->close_after = false;
-	c->close_done = false;
-	c->peer_closed = false;
-	c->in_process = false;
-	c->waiting = false;
-	c->idle_polls = 0;
+	stats.open++;
 	tcp_arg(pcb, c);
 	tcp_recv(pcb, on_recv);
 	tcp_sent(pcb, on_sent);
@@ -399,11 +430,9 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	return ERR_OK;
 }
 
-void http_init(uint16_t port)
+void http_init(uint16_t port, const struct http_handlers *h)
 {
-	token = cmdline_get(&boot_cmdline, "token");
-	if (token && !*token)
-		token = NULL;
+	handlers = h;
 	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
 	if (!pcb || tcp_bind(pcb, IP4_ADDR_ANY, port) != ERR_OK) {
 		kprintf("http: cannot bind tcp port %u\n", port);
@@ -411,5 +440,5 @@ void http_init(uint16_t port)
 	}
 	pcb = tcp_listen_with_backlog(pcb, 8);
 	tcp_accept(pcb, on_accept);
-	kprintf("http: listening on tcp port %u%s\n", port, token ? " (token required)" : "");
+	kprintf("http: listening on tcp port %u\n", port);
 }

@@ -1,5 +1,8 @@
-/* http.h - the HTTP endpoint on http_port (API.md section 3): the
- * connection layer (http.c) and what the routes (api.c) use of it. */
+/* http.h - the HTTP/1.1 connection layer on a TCP port (API.md section
+ * 3): accepts connections, frames requests (httpreq.c), answers them in
+ * order and closes idle ones. What a request means is the handlers'
+ * business: they are given at init and answer through http_respond*.
+ * Knows no route, no job and no token. BSP only. */
 #ifndef APPLIANCE_HTTP_H
 #define APPLIANCE_HTTP_H
 
@@ -7,26 +10,45 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct http_req;
-struct outbuf;
+#include "httpreq.h"
+#include "render.h"
 
-/* A connection as the routes hold it: stale once the client is gone. */
+#define HTTP_MAX_CONNS  32
+#define HTTP_IDLE_S     20      /* API.md: closed after 10 to 30 s of silence */
+
+/* A connection as a handler holds it: stale once the client is gone. */
 struct http_conn_ref {
 	int slot;
 	uint32_t gen;
 };
 
-void http_init(uint16_t port);
+struct http_handlers {
+	/* A complete request with its body. Answers with http_respond*, or
+	 * calls http_defer and answers later. */
+	void (*request)(struct http_conn_ref ref, const struct http_req *r, const char *body,
+			size_t len);
+	/* Every 500 ms while an answer is deferred (tag from http_defer). */
+	void (*deferred_poll)(struct http_conn_ref ref, uint64_t tag);
+};
+
+struct http_stats {
+	uint64_t bad;           /* requests refused before a handler saw them */
+	uint64_t refused;       /* connections reset: all HTTP_MAX_CONNS in use */
+	uint32_t open;          /* connections now */
+};
+
+void http_init(uint16_t port, const struct http_handlers *h);
 void http_respond(struct http_conn_ref ref, int status, const char *ctype, const char *body,
 		  size_t body_len, const char *extra_headers);
 void http_respond_out(struct http_conn_ref ref, int status, const char *ctype,
 		      const struct outbuf *o, const char *extra_headers);
 void http_respond_error(struct http_conn_ref ref, int status, const char *msg,
 			const char *extra_headers);
-/* Holds the answer until api_wait_poll or the job's end answers it. */
-void http_wait(struct http_conn_ref ref, uint64_t job);
-/* Still connected and waiting for this very job. */
-bool http_waiting_for(struct http_conn_ref ref, uint64_t job);
-bool http_authorized(const struct http_req *r);
+/* Holds the answer: the connection reads no further request until the
+ * handler answers (deferred_poll is called meanwhile). */
+void http_defer(struct http_conn_ref ref, uint64_t tag);
+/* Still connected and deferred with this tag. */
+bool http_deferred(struct http_conn_ref ref, uint64_t tag);
+void http_stats(struct http_stats *s);
 
 #endif

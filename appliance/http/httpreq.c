@@ -2,6 +2,8 @@
  * Content-Length, Transfer-Encoding, Connection, Authorization. */
 #include "httpreq.h"
 
+#include "../../kernel/parse.h"
+
 static char lower(char c)
 {
 	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
@@ -66,6 +68,7 @@ int http_parse_head(const char *buf, size_t len, struct http_req *r)
 	r->content_length = -1;
 	r->chunked = false;
 	r->close = false;
+	r->auth_truncated = false;
 	r->head_len = end;
 
 	/* Request line: METHOD SP target SP HTTP/1.x */
@@ -144,13 +147,13 @@ int http_parse_head(const char *buf, size_t len, struct http_req *r)
 		if (name_is(name, nlen, "content-length")) {
 			if (!vlen || r->content_length >= 0)
 				return -400;    /* empty or repeated */
-			int64_t n = 0;
-			for (size_t j = 0; j < vlen; j++) {
-				if (v[j] < '0' || v[j] > '9' || n > 1000000000)
-					return -400;
-				n = n * 10 + (v[j] - '0');
-			}
-			r->content_length = n;
+			uint64_t n = 0;
+			enum parse_result pr = parse_u64(v, vlen, UINT64_MAX, &n);
+			if (pr == PARSE_BAD)
+				return -400;
+			/* Beyond any body we take, however far: one past the limit (413). */
+			r->content_length = pr == PARSE_RANGE || n > HTTP_BODY_MAX ? HTTP_BODY_MAX + 1 :
+					    (int64_t)n;
 		} else if (name_is(name, nlen, "transfer-encoding")) {
 			r->chunked = true;
 		} else if (name_is(name, nlen, "connection")) {
@@ -159,8 +162,9 @@ int http_parse_head(const char *buf, size_t len, struct http_req *r)
 			else if (has_token(v, vlen, "keep-alive"))
 				r->close = false;
 		} else if (name_is(name, nlen, "authorization")) {
-			if (vlen >= sizeof(r->auth))
-				vlen = sizeof(r->auth) - 1;     /* too long to match any token */
+			r->auth_truncated = vlen >= sizeof(r->auth);
+			if (r->auth_truncated)
+				vlen = sizeof(r->auth) - 1;     /* matches no token then */
 			for (size_t j = 0; j < vlen; j++)
 				r->auth[j] = v[j];
 			r->auth[vlen] = '\0';

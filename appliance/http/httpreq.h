@@ -19,7 +19,8 @@ struct http_req {
 	int64_t content_length; /* -1 when absent */
 	bool chunked;           /* Transfer-Encoding present (refused: 411) */
 	bool close;             /* the connection ends after this request */
-	char auth[160];         /* Authorization value, "" if none */
+	char auth[272];         /* Authorization value, "" if none */
+	bool auth_truncated;    /* the value was longer than auth holds */
 	size_t head_len;        /* bytes up to and including the blank line */
 };
 

@@ -1,13 +1,21 @@
-/* jobreq.c - POST /api/jobs bodies through jsmn (libjsmn-dev's header). */
+/* jobreq.c - POST /api/jobs bodies through jsmn (libjsmn-dev's header).
+ * jsmn finds the tokens but lets missing or extra separators through
+ * ({"limit":5 "tasks":8} is one object to it), so the bytes between the
+ * tokens are checked here: every token is consumed, every separator is
+ * where JSON puts it, and nothing else is there. */
 #include "jobreq.h"
 
 #define JSMN_STATIC
 #define JSMN_STRICT
 #include <jsmn.h>
 
-#include "../jobs/primes.h"
+#include "../../kernel/parse.h"
 
 #define MAX_TOKENS 32
+#define MSG_LIMIT "limit must be an integer 0..1099511627776"
+#define MSG_TASKS "tasks must be an integer 1..1024"
+#define MSG_MODE  "mode must be \"repeat\" or \"split\""
+#define MSG_JSON  "body is not valid JSON"
 
 static int tok_is(const char *js, const jsmntok_t *t, const char *lit)
 {
@@ -20,96 +28,120 @@ static int tok_is(const char *js, const jsmntok_t *t, const char *lit)
 }
 
 /* A JSON number that is a plain non-negative integer, up to max. */
-static const char *tok_u64(const char *js, const jsmntok_t *t, uint64_t max, uint64_t *out,
-			   const char *bad, const char *big)
+static int tok_u64(const char *js, const jsmntok_t *t, uint64_t max, uint64_t *out)
 {
-	if (t->type != JSMN_PRIMITIVE)
-		return bad;
-	uint64_t v = 0;
-	int n = t->end - t->start;
-	if (n == 0)
-		return bad;
-	for (int i = 0; i < n; i++) {
-		char c = js[t->start + i];
-		if (c < '0' || c > '9')
-			return bad;
-		unsigned d = (unsigned)(c - '0');
-		if (v > (max - d) / 10)
-			return big;
-		v = v * 10 + d;
-	}
-	if (n > 1 && js[t->start] == '0')
-		return bad;     /* JSON has no leading zeros */
-	*out = v;
-	return 0;
+	size_t n = (size_t)(t->end - t->start);
+	if (t->type != JSMN_PRIMITIVE || (n > 1 && js[t->start] == '0'))
+		return 0;       /* JSON has no leading zeros */
+	return parse_u64(js + t->start, n, max, out) == PARSE_OK;
 }
 
-const char *jobreq_parse(const char *body, size_t len, struct jobreq *out)
+/* Where a token's text begins and ends, quotes included. */
+static size_t tok_lo(const jsmntok_t *t)
+{
+	return (size_t)t->start - (t->type == JSMN_STRING);
+}
+
+static size_t tok_hi(const jsmntok_t *t)
+{
+	return (size_t)t->end + (t->type == JSMN_STRING);
+}
+
+static size_t skip_ws(const char *s, size_t i, size_t len)
+{
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+		i++;
+	return i;
+}
+
+/* The object's pairs with exactly one ':' inside and one ',' between,
+ * nothing but white space around them, and nothing after the '}'. */
+static int well_formed(const char *body, size_t len, const jsmntok_t *tok, int pairs)
+{
+	size_t i = skip_ws(body, 0, len);
+	if (i != (size_t)tok[0].start || body[i] != '{')
+		return 0;
+	i++;
+	for (int f = 0; f < pairs; f++) {
+		const jsmntok_t *k = &tok[1 + 2 * f], *v = &tok[2 + 2 * f];
+		if (f > 0) {
+			i = skip_ws(body, i, len);
+			if (i >= len || body[i] != ',')
+				return 0;
+			i++;
+		}
+		i = skip_ws(body, i, len);
+		if (i != tok_lo(k))
+			return 0;
+		i = skip_ws(body, tok_hi(k), len);
+		if (i >= len || body[i] != ':')
+			return 0;
+		i = skip_ws(body, i + 1, len);
+		if (i != tok_lo(v))
+			return 0;
+		i = tok_hi(v);
+	}
+	i = skip_ws(body, i, len);
+	if (i + 1 != (size_t)tok[0].end || body[i] != '}')
+		return 0;
+	return skip_ws(body, i + 1, len) == len;
+}
+
+const char *jobreq_parse(const char *body, size_t len, struct job_spec *out)
 {
 	jsmn_parser p;
 	jsmntok_t tok[MAX_TOKENS];
-	out->limit = 0;
-	out->tasks = 1;
-	out->split = 0;
+	*out = job_spec_default();
 	jsmn_init(&p);
 	int n = jsmn_parse(&p, body, len, tok, MAX_TOKENS);
 	if (n == JSMN_ERROR_NOMEM)
 		return "too many fields";
 	if (n < 1)
-		return "body is not valid JSON";
+		return MSG_JSON;
 	if (tok[0].type != JSMN_OBJECT)
 		return "body must be a JSON object";
-	/* Nothing but blanks after the object. */
-	for (size_t i = (size_t)tok[0].end; i < len; i++)
-		if (body[i] != ' ' && body[i] != '\t' && body[i] != '\r' && body[i] != '\n')
-			return "body is not valid JSON";
-	int seen_limit = 0, seen_tasks = 0, seen_mode = 0;
-	int i = 1;
-	for (int f = 0; f < tok[0].size; f++) {
-		if (i + 1 >= n)
-			return "body is not valid JSON";
-		const jsmntok_t *k = &tok[i], *v = &tok[i + 1];
-		if (k->type != JSMN_STRING)
-			return "body is not valid JSON";
-		if (v->type == JSMN_OBJECT || v->type == JSMN_ARRAY)
+	/* Flat pairs only: one key and one value token each, all consumed. */
+	for (int i = 1; i < n; i++)
+		if (tok[i].type == JSMN_OBJECT || tok[i].type == JSMN_ARRAY)
 			return "field values must be numbers or strings";
-		const char *err;
+	if (n != 1 + 2 * tok[0].size || !well_formed(body, len, tok, tok[0].size))
+		return MSG_JSON;
+	int seen_limit = 0, seen_tasks = 0, seen_mode = 0;
+	for (int f = 0; f < tok[0].size; f++) {
+		const jsmntok_t *k = &tok[1 + 2 * f], *v = &tok[2 + 2 * f];
+		if (k->type != JSMN_STRING)
+			return MSG_JSON;
 		if (tok_is(body, k, "limit")) {
 			if (seen_limit++)
 				return "repeated field: limit";
-			err = tok_u64(body, v, PRIMES_LIMIT_MAX, &out->limit,
-				      "limit must be an integer 0..1099511627776",
-				      "limit must be an integer 0..1099511627776");
-			if (err)
-				return err;
+			if (!tok_u64(body, v, JOBS_LIMIT_MAX, &out->limit))
+				return MSG_LIMIT;
 		} else if (tok_is(body, k, "tasks")) {
 			uint64_t t;
 			if (seen_tasks++)
 				return "repeated field: tasks";
-			err = tok_u64(body, v, 1024, &t, "tasks must be an integer 1..1024",
-				      "tasks must be an integer 1..1024");
-			if (err)
-				return err;
-			if (t == 0)
-				return "tasks must be an integer 1..1024";
+			if (!tok_u64(body, v, JOBS_TASKS_MAX, &t))
+				return MSG_TASKS;
 			out->tasks = (uint32_t)t;
 		} else if (tok_is(body, k, "mode")) {
 			if (seen_mode++)
 				return "repeated field: mode";
-			if (v->type != JSMN_STRING)
-				return "mode must be \"repeat\" or \"split\"";
-			if (tok_is(body, v, "repeat"))
-				out->split = 0;
-			else if (tok_is(body, v, "split"))
-				out->split = 1;
+			if (v->type == JSMN_STRING && tok_is(body, v, "repeat"))
+				out->mode = JOB_REPEAT;
+			else if (v->type == JSMN_STRING && tok_is(body, v, "split"))
+				out->mode = JOB_SPLIT;
 			else
-				return "mode must be \"repeat\" or \"split\"";
+				return MSG_MODE;
 		} else {
 			return "unknown field (allowed: limit, tasks, mode)";
 		}
-		i += 2;
 	}
 	if (!seen_limit)
 		return "limit is required";
-	return 0;
+	switch (job_spec_check(out)) {
+	case JOB_SPEC_OK: return 0;
+	case JOB_SPEC_LIMIT_RANGE: return MSG_LIMIT;
+	case JOB_SPEC_MODE: return MSG_MODE;
+	default: return MSG_TASKS;
+	}
 }

@@ -52,33 +52,36 @@ void render_status(struct outbuf *o, const struct status_snap *s)
 {
 	out_printf(o, "{\"uptime_us\":%lu,\"cores\":[", (unsigned long)s->uptime_us);
 	for (int i = 0; i < s->ncores; i++) {
-		const struct core_snap *c = &s->cores[i];
+		const struct sched_core_stats *c = &s->cores[i];
 		out_printf(o, "%s{\"id\":%d,\"apic_id\":%u,\"role\":\"%s\",\"state\":\"%s\","
 			   "\"halts\":%lu,\"wakes\":%lu,\"tasks_done\":%lu,\"busy_us\":%lu}",
 			   i ? "," : "", c->id, c->apic_id, c->bsp ? "bsp" : "ap",
 			   core_state[c->state >= 0 && c->state <= 2 ? c->state : 0],
 			   (unsigned long)c->halts, (unsigned long)c->wakes,
-			   (unsigned long)c->tasks_done, (unsigned long)c->busy_us);
+			   (unsigned long)c->tasks_done, (unsigned long)(c->busy_ns / 1000));
 	}
 	out_printf(o, "],\"queue\":{\"depth\":%lu,\"capacity\":%lu},",
-		   (unsigned long)s->queue_depth, (unsigned long)s->queue_capacity);
+		   (unsigned long)s->sched.queue_depth, (unsigned long)s->sched.queue_capacity);
 	out_printf(o, "\"jobs\":{\"accepted\":%lu,\"running\":%u,\"done\":%lu,\"cancelled\":%lu,"
 		   "\"rejected\":%lu,\"bad\":%lu},",
 		   (unsigned long)s->jobs.accepted, s->jobs.running, (unsigned long)s->jobs.done,
 		   (unsigned long)s->jobs.cancelled, (unsigned long)s->jobs.rejected,
-		   (unsigned long)s->jobs.bad);
+		   (unsigned long)s->bad);
 	out_printf(o, "\"net\":{\"link\":\"%s\",\"rx_packets\":%lu,\"rx_bytes\":%lu,"
 		   "\"rx_drops\":%lu,\"tx_packets\":%lu,\"tx_bytes\":%lu,\"tx_drops\":%lu,"
 		   "\"tx_ring_full\":%lu,\"irqs\":%lu},",
 		   !s->net.present ? "none" : s->net.link_up ? "up" : "down",
-		   (unsigned long)s->net.rx_packets, (unsigned long)s->net.rx_bytes,
-		   (unsigned long)s->net.rx_drops, (unsigned long)s->net.tx_packets,
-		   (unsigned long)s->net.tx_bytes, (unsigned long)s->net.tx_drops,
-		   (unsigned long)s->net.tx_ring_full, (unsigned long)s->net.irqs);
+		   (unsigned long)s->net.dev.rx_packets, (unsigned long)s->net.dev.rx_bytes,
+		   (unsigned long)s->net.dev.rx_drops, (unsigned long)s->net.dev.tx_packets,
+		   (unsigned long)s->net.dev.tx_bytes, (unsigned long)s->net.dev.tx_drops,
+		   (unsigned long)s->net.dev.tx_ring_full, (unsigned long)s->net.dev.irqs);
+	out_printf(o, "\"udp\":{\"bad\":%lu,\"busy\":%lu,\"replies_lost\":%lu},",
+		   (unsigned long)s->udp.bad, (unsigned long)s->udp.busy,
+		   (unsigned long)s->udp.replies_lost);
 	out_printf(o, "\"memory\":{\"heap_bytes\":%lu,\"heap_used_bytes\":%lu,"
 		   "\"heap_peak_bytes\":%lu,\"heap_failures\":%lu}}\n",
-		   (unsigned long)s->mem.heap_total, (unsigned long)s->mem.heap_used,
-		   (unsigned long)s->mem.heap_peak, (unsigned long)s->mem.heap_failures);
+		   (unsigned long)s->mem.total, (unsigned long)s->mem.used,
+		   (unsigned long)s->mem.peak, (unsigned long)s->mem.failures);
 }
 
 static void metric_head(struct outbuf *o, const char *name, const char *type, const char *help)
@@ -91,11 +94,11 @@ static void per_core(struct outbuf *o, const struct status_snap *s, const char *
 {
 	metric_head(o, name, "counter", help);
 	for (int i = 0; i < s->ncores; i++) {
-		const struct core_snap *c = &s->cores[i];
+		const struct sched_core_stats *c = &s->cores[i];
 		if (which == 3) {
+			uint64_t us = c->busy_ns / 1000;
 			out_printf(o, "%s{core=\"%d\"} %lu.%06lu\n", name, c->id,
-				   (unsigned long)(c->busy_us / 1000000),
-				   (unsigned long)(c->busy_us % 1000000));
+				   (unsigned long)(us / 1000000), (unsigned long)(us % 1000000));
 			continue;
 		}
 		uint64_t v = which == 0 ? c->halts : which == 1 ? c->wakes : c->tasks_done;
@@ -110,45 +113,50 @@ void render_metrics(struct outbuf *o, const struct status_snap *s)
 	per_core(o, s, "appliance_core_tasks_total", "Tasks the core ran to completion.", 2);
 	per_core(o, s, "appliance_core_busy_seconds_total", "Time the core spent in tasks.", 3);
 	metric_head(o, "appliance_queue_depth", "gauge", "Tasks waiting to start.");
-	out_printf(o, "appliance_queue_depth %lu\n", (unsigned long)s->queue_depth);
+	out_printf(o, "appliance_queue_depth %lu\n", (unsigned long)s->sched.queue_depth);
 	metric_head(o, "appliance_queue_capacity", "gauge", "Tasks the queue holds.");
-	out_printf(o, "appliance_queue_capacity %lu\n", (unsigned long)s->queue_capacity);
+	out_printf(o, "appliance_queue_capacity %lu\n", (unsigned long)s->sched.queue_capacity);
 	metric_head(o, "appliance_jobs_total", "counter", "Jobs by outcome.");
 	out_printf(o, "appliance_jobs_total{state=\"accepted\"} %lu\n", (unsigned long)s->jobs.accepted);
 	out_printf(o, "appliance_jobs_total{state=\"done\"} %lu\n", (unsigned long)s->jobs.done);
 	out_printf(o, "appliance_jobs_total{state=\"cancelled\"} %lu\n", (unsigned long)s->jobs.cancelled);
 	out_printf(o, "appliance_jobs_total{state=\"rejected\"} %lu\n", (unsigned long)s->jobs.rejected);
-	out_printf(o, "appliance_jobs_total{state=\"bad\"} %lu\n", (unsigned long)s->jobs.bad);
+	out_printf(o, "appliance_jobs_total{state=\"bad\"} %lu\n", (unsigned long)s->bad);
 	metric_head(o, "appliance_jobs_running", "gauge", "Jobs queued or running.");
 	out_printf(o, "appliance_jobs_running %u\n", s->jobs.running);
 	metric_head(o, "appliance_uptime_seconds", "gauge", "Time since boot.");
 	out_printf(o, "appliance_uptime_seconds %lu.%06lu\n", (unsigned long)(s->uptime_us / 1000000),
 		   (unsigned long)(s->uptime_us % 1000000));
 	const struct { const char *name, *help; uint64_t v; } net[] = {
-		{ "appliance_net_rx_packets_total", "Frames received.", s->net.rx_packets },
-		{ "appliance_net_rx_bytes_total", "Bytes received.", s->net.rx_bytes },
-		{ "appliance_net_rx_drops_total", "Received frames dropped.", s->net.rx_drops },
-		{ "appliance_net_tx_packets_total", "Frames sent.", s->net.tx_packets },
-		{ "appliance_net_tx_bytes_total", "Bytes sent.", s->net.tx_bytes },
-		{ "appliance_net_tx_drops_total", "Frames not sent.", s->net.tx_drops },
-		{ "appliance_net_tx_ring_full_total", "Times the TX ring was full.", s->net.tx_ring_full },
-		{ "appliance_net_irqs_total", "NIC interrupts.", s->net.irqs },
+		{ "appliance_net_rx_packets_total", "Frames received.", s->net.dev.rx_packets },
+		{ "appliance_net_rx_bytes_total", "Bytes received.", s->net.dev.rx_bytes },
+		{ "appliance_net_rx_drops_total", "Received frames dropped.", s->net.dev.rx_drops },
+		{ "appliance_net_tx_packets_total", "Frames sent.", s->net.dev.tx_packets },
+		{ "appliance_net_tx_bytes_total", "Bytes sent.", s->net.dev.tx_bytes },
+		{ "appliance_net_tx_drops_total", "Frames not sent.", s->net.dev.tx_drops },
+		{ "appliance_net_tx_ring_full_total", "Times the TX ring was full.", s->net.dev.tx_ring_full },
+		{ "appliance_net_irqs_total", "NIC interrupts.", s->net.dev.irqs },
+		{ "appliance_udp_bad_total", "UDP requests refused as malformed.", s->udp.bad },
+		{ "appliance_udp_busy_total", "UDP requests refused as the appliance was full.",
+		  s->udp.busy },
+		{ "appliance_udp_replies_lost_total", "UDP replies that could not be sent.",
+		  s->udp.replies_lost },
 	};
 	for (size_t i = 0; i < sizeof(net) / sizeof(net[0]); i++) {
 		metric_head(o, net[i].name, "counter", net[i].help);
 		out_printf(o, "%s %lu\n", net[i].name, (unsigned long)net[i].v);
 	}
 	metric_head(o, "appliance_memory_heap_bytes", "gauge", "Heap size.");
-	out_printf(o, "appliance_memory_heap_bytes %lu\n", (unsigned long)s->mem.heap_total);
+	out_printf(o, "appliance_memory_heap_bytes %lu\n", (unsigned long)s->mem.total);
 	metric_head(o, "appliance_memory_heap_used_bytes", "gauge", "Heap in use.");
-	out_printf(o, "appliance_memory_heap_used_bytes %lu\n", (unsigned long)s->mem.heap_used);
+	out_printf(o, "appliance_memory_heap_used_bytes %lu\n", (unsigned long)s->mem.used);
 }
 
 void render_job(struct outbuf *o, const struct job_info *j)
 {
 	out_printf(o, "{\"id\":%lu,\"state\":\"%s\",\"limit\":%lu,\"tasks\":%u,\"mode\":\"%s\",",
-		   (unsigned long)j->id, job_state_name(j->state), (unsigned long)j->limit, j->tasks,
-		   job_mode_name(j->mode));
+		   (unsigned long)j->id, job_state_name(j->state), (unsigned long)j->spec.limit,
+		   j->spec.tasks, job_mode_name(j->spec.mode));
 	if (j->has_result)
 		out_printf(o, "\"result\":%lu,", (unsigned long)j->result);
 	else

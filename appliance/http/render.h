@@ -8,32 +8,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../../kernel/kheap.h"
+#include "../../lwip_port/net.h"
+#include "../../smp/sched.h"
 #include "../jobs/jobs.h"
+#include "../udp_compute/udp_compute.h"
 
-#define RENDER_MAX_CORES 64
-
-struct core_snap {
-	int id;
-	uint32_t apic_id;
-	bool bsp;
-	int state;              /* 0 idle, 1 busy, 2 halted (enum cpu_state) */
-	uint64_t halts, wakes, tasks_done, busy_us;
-};
-
+/* Everything /api/status and /metrics show, read at one moment. */
 struct status_snap {
 	uint64_t uptime_us;
 	int ncores;
-	struct core_snap cores[RENDER_MAX_CORES];
-	uint64_t queue_depth, queue_capacity;
+	const struct sched_core_stats *cores;   /* ncores of them, online ones */
+	struct sched_stats sched;
 	struct job_counters jobs;
-	struct {
-		bool present, link_up;
-		uint64_t rx_packets, rx_bytes, rx_drops;
-		uint64_t tx_packets, tx_bytes, tx_drops, tx_ring_full, irqs;
-	} net;
-	struct {
-		uint64_t heap_total, heap_used, heap_peak, heap_failures;
-	} mem;
+	uint64_t bad;           /* requests refused as malformed, UDP and HTTP */
+	struct udp_compute_stats udp;
+	struct net_stats net;
+	struct kheap_stats mem;
 };
 
 /* Bounded text building: appends, remembers when it ran out of room. */

@@ -1,30 +1,24 @@
 /* jobs.c - jobs on the task queue. A job's tasks each count primes (the
  * whole limit in repeat mode, one equal-work range in split mode), add
- * their count to partial[cpu_index()] (a slot only that core writes) and
+ * their count to partial[core index] (a slot only that core writes) and
  * decrement tasks_left with a LOCK XADD; the one that reaches zero stamps
  * the end time, marks the job complete and kicks the BSP, which sums the
  * slots in jobs_poll and answers. */
 #include "jobs.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kernel/cmdline.h"
-#include "../../kernel/console.h"
-#include "../../kernel/time.h"
-#include "../../smp/cpu.h"
-#include "../../smp/sched.h"
 #include "primes.h"
 
 struct job_task {
 	struct task task;       /* first: the queue hands back struct task * */
 	struct job *job;
-	uint64_t lo, hi;        /* split mode: this task's range */
+	uint64_t lo, hi;        /* this task's range of candidates */
 };
 
 struct job {
-	struct job_info info;   /* state written by the BSP, but see below */
+	struct job_info info;   /* written by the BSP only */
 	bool used;              /* slot taken (BSP only) */
 	volatile int started;   /* a task began: QUEUED -> RUNNING (atomic) */
 	volatile int cancel;    /* set by the BSP, read by the tasks */
@@ -34,30 +28,38 @@ struct job {
 	job_done_fn done;
 	void *ctx;
 	struct job_task *t;     /* tasks array, freed when the job ends */
-	uint64_t partial[MAX_CPUS];     /* per-core result slots */
+	uint64_t *partial;      /* per-core result slots, env.ncores of them */
 };
 
+static struct jobs_env env;
 static struct job inflight[JOBS_MAX_INFLIGHT];
 static struct job_info history[JOBS_HISTORY];   /* ring, newest at hist_head - 1 */
 static uint32_t hist_head, hist_count;
-static uint64_t next_id = 1;
+static uint64_t next_id;
 static struct job_counters counters;
-static bool log_jobs;
 
-void jobs_init(void)
+void jobs_init(const struct jobs_env *e)
 {
-	uint64_t v = 0;
-	cmdline_get_u64(&boot_cmdline, "test_log_jobs", 0, 1, 0, &v);
-	log_jobs = v;
+	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++)
+		if (inflight[i].used) {
+			free(inflight[i].t);
+			free(inflight[i].partial);
+		}
+	memset(inflight, 0, sizeof(inflight));
+	hist_head = hist_count = 0;
+	next_id = 1;
+	memset(&counters, 0, sizeof(counters));
+	env = *e;
 }
 
-/* Every PRIMES_CHECK_STRIDE candidates: stop when cancelled; on the BSP,
- * let the network in (sched_bsp_yield), so that a long task there does
- * not keep requests, including the DELETE that cancels it, waiting. */
+/* Every PRIMES_CHECK_WORK divisions: stop when cancelled, and let the
+ * BSP serve the network (env.yield), so that a long task there does not
+ * keep requests, including the DELETE that cancels it, waiting. */
 static int keep_going(void *arg)
 {
 	struct job *j = arg;
-	sched_bsp_yield();
+	if (env.yield)
+		env.yield();
 	return !__atomic_load_n(&j->cancel, __ATOMIC_RELAXED);
 }
 
@@ -67,44 +69,38 @@ static void task_run(struct task *t)
 	struct job *j = jt->job;
 	__atomic_store_n(&j->started, 1, __ATOMIC_RELAXED);
 	uint64_t r = 0;
-	if (!__atomic_load_n(&j->cancel, __ATOMIC_RELAXED)) {
-		if (j->info.mode == JOB_SPLIT)
-			r = count_primes_range(jt->lo, jt->hi, keep_going, j);
-		else
-			r = count_primes_range(0, j->info.limit, keep_going, j);
-	}
-	j->partial[cpu_index()] += r;
+	if (!__atomic_load_n(&j->cancel, __ATOMIC_RELAXED))
+		r = count_primes_range(jt->lo, jt->hi, keep_going, j);
+	j->partial[env.core_index()] += r;
 	if (__atomic_sub_fetch(&j->tasks_left, 1, __ATOMIC_ACQ_REL) == 0) {
-		j->end_ns = time_ns();
+		j->end_ns = env.now_ns();
 		__atomic_store_n(&j->complete, 1, __ATOMIC_RELEASE);
-		sched_kick_bsp();
+		env.kick();
 	}
 }
 
-enum job_err jobs_submit(uint64_t limit, uint32_t tasks, enum job_mode mode,
-			 uint64_t submitted_ns, job_done_fn done, void *ctx, uint64_t *id)
+enum job_err jobs_submit(const struct job_spec *spec, uint64_t submitted_ns, job_done_fn done,
+			 void *ctx, uint64_t *id)
 {
-	if (limit > PRIMES_LIMIT_MAX || tasks < 1 || tasks > JOBS_TASKS_MAX ||
-	    (mode != JOB_REPEAT && mode != JOB_SPLIT)) {
-		counters.bad++;
+	if (job_spec_check(spec) != JOB_SPEC_OK)
 		return JOB_EINVAL;
-	}
+	uint32_t tasks = spec->tasks;
 	struct job *j = NULL;
-	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++)
-		if (!inflight[i].used) {
+	for (int i = 0; i < JOBS_MAX_INFLIGHT && !j; i++)
+		if (!inflight[i].used)
 			j = &inflight[i];
-			break;
-		}
-	if (!j || sched_queue_depth() + tasks > sched_queue_capacity()) {
+	if (!j || env.queue_room() < tasks) {
 		counters.rejected++;
 		return JOB_EBUSY;
 	}
 	struct job_task *jt = calloc(tasks, sizeof(*jt));
 	struct task **tp = malloc(tasks * sizeof(*tp));
-	uint64_t *bounds = mode == JOB_SPLIT ? malloc((tasks + 1) * sizeof(*bounds)) : NULL;
-	if (!jt || !tp || (mode == JOB_SPLIT && !bounds)) {
+	uint64_t *partial = calloc((size_t)env.ncores, sizeof(*partial));
+	uint64_t *bounds = spec->mode == JOB_SPLIT ? malloc((tasks + 1) * sizeof(*bounds)) : NULL;
+	if (!jt || !tp || !partial || (spec->mode == JOB_SPLIT && !bounds)) {
 		free(jt);
 		free(tp);
+		free(partial);
 		free(bounds);
 		counters.rejected++;
 		return JOB_ENOMEM;
@@ -113,30 +109,28 @@ enum job_err jobs_submit(uint64_t limit, uint32_t tasks, enum job_mode mode,
 	j->used = true;
 	j->info.id = next_id;
 	j->info.state = JOB_QUEUED;
-	j->info.limit = limit;
-	j->info.tasks = tasks;
-	j->info.mode = mode;
+	j->info.spec = *spec;
 	j->info.submitted_ns = submitted_ns;
 	j->tasks_left = (int)tasks;
 	j->done = done;
 	j->ctx = ctx;
 	j->t = jt;
+	j->partial = partial;
 	if (bounds)
-		primes_split(limit, tasks, bounds);
+		primes_split(spec->limit, tasks, bounds);
 	for (uint32_t i = 0; i < tasks; i++) {
 		jt[i].task.run = task_run;
 		jt[i].job = j;
-		if (bounds) {
-			jt[i].lo = bounds[i];
-			jt[i].hi = bounds[i + 1];
-		}
+		jt[i].lo = bounds ? bounds[i] : 0;
+		jt[i].hi = bounds ? bounds[i + 1] : spec->limit;
 		tp[i] = &jt[i].task;
 	}
 	free(bounds);
-	bool ok = sched_submit(tp, (int)tasks);
+	bool ok = env.submit(tp, (int)tasks);
 	free(tp);
-	if (!ok) {                      /* cannot happen: room was checked on this core */
+	if (!ok) {              /* another core took the room meanwhile */
 		free(jt);
+		free(partial);
 		j->used = false;
 		counters.rejected++;
 		return JOB_EBUSY;
@@ -148,26 +142,28 @@ enum job_err jobs_submit(uint64_t limit, uint32_t tasks, enum job_mode mode,
 	return JOB_OK;
 }
 
+/* The job as it stands: a job whose last task finished is done (or
+ * cancelled) even before jobs_poll moved it to the history. */
 static void fill_live(const struct job *j, struct job_info *info)
 {
 	*info = j->info;
-	if (__atomic_load_n(&j->cancel, __ATOMIC_RELAXED))
+	bool cancelled = __atomic_load_n(&j->cancel, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&j->complete, __ATOMIC_ACQUIRE)) {
+		info->elapsed_ns = j->end_ns - j->info.submitted_ns;
+		info->state = cancelled ? JOB_CANCELLED : JOB_DONE;
+		if (!cancelled) {
+			info->has_result = true;
+			info->result = 0;
+			for (int c = 0; c < env.ncores; c++)
+				info->result += j->partial[c];
+		}
+		return;
+	}
+	if (cancelled)
 		info->state = JOB_CANCELLED;    /* its tasks are draining */
 	else if (__atomic_load_n(&j->started, __ATOMIC_RELAXED))
 		info->state = JOB_RUNNING;
-	info->elapsed_ns = time_ns() - j->info.submitted_ns;
-}
-
-static void log_job(const struct job_info *info)
-{
-	char buf[24 * MAX_CPUS];
-	int n = 0;
-	for (int i = 0; i < ncpus && n < (int)sizeof(buf) - 24; i++)
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s%lu", i ? "," : "",
-			      (unsigned long)cpus[i].tasks_done);
-	kprintf("jobs: job %lu %s result=%lu elapsed_us=%lu tasks_done=[%s]\n",
-		(unsigned long)info->id, job_state_name(info->state), (unsigned long)info->result,
-		(unsigned long)(info->elapsed_ns / 1000), buf);
+	info->elapsed_ns = env.now_ns() - j->info.submitted_ns;
 }
 
 void jobs_poll(void)
@@ -176,43 +172,41 @@ void jobs_poll(void)
 		struct job *j = &inflight[i];
 		if (!j->used || !__atomic_load_n(&j->complete, __ATOMIC_ACQUIRE))
 			continue;
-		struct job_info info = j->info;
-		info.elapsed_ns = j->end_ns - j->info.submitted_ns;
-		if (j->cancel) {
-			info.state = JOB_CANCELLED;
-			counters.cancelled++;
-		} else {
-			uint64_t sum = 0;
-			for (int c = 0; c < ncpus; c++)
-				sum += j->partial[c];
-			info.state = JOB_DONE;
-			info.has_result = true;
-			info.result = sum;
+		struct job_info info;
+		fill_live(j, &info);
+		if (info.state == JOB_DONE)
 			counters.done++;
-		}
+		else
+			counters.cancelled++;
 		history[hist_head] = info;
 		hist_head = (hist_head + 1) % JOBS_HISTORY;
 		if (hist_count < JOBS_HISTORY)
 			hist_count++;
+		job_done_fn done = j->done;
+		void *ctx = j->ctx;
 		free(j->t);
-		j->used = false;
-		if (log_jobs)
-			log_job(&info);
-		if (j->done)
-			j->done(&info, j->ctx);
+		free(j->partial);
+		j->used = false;        /* the callback may submit into this slot */
+		if (done)
+			done(&info, ctx);
+		if (env.on_end)
+			env.on_end(&info);
 	}
 }
 
 int jobs_cancel(uint64_t id, struct job_info *info)
 {
-	jobs_poll();    /* a job whose last task just finished is done, not cancellable */
 	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++) {
 		struct job *j = &inflight[i];
-		if (j->used && j->info.id == id) {
-			int already = __atomic_exchange_n(&j->cancel, 1, __ATOMIC_RELAXED);
-			fill_live(j, info);
-			return already ? 1 : 0;
+		if (!j->used || j->info.id != id)
+			continue;
+		if (__atomic_load_n(&j->complete, __ATOMIC_ACQUIRE)) {
+			fill_live(j, info);     /* ended; jobs_poll will file it */
+			return 1;
 		}
+		int already = __atomic_exchange_n(&j->cancel, 1, __ATOMIC_RELAXED);
+		fill_live(j, info);
+		return already ? 1 : 0;
 	}
 	return jobs_get(id, info) ? 1 : -1;
 }
@@ -232,11 +226,6 @@ bool jobs_get(uint64_t id, struct job_info *info)
 		}
 	}
 	return false;
-}
-
-void jobs_count_bad(void)
-{
-	counters.bad++;
 }
 
 void jobs_counters(struct job_counters *c)

@@ -7,30 +7,50 @@
  * benchmark baselines all compile it. */
 #include "primes.h"
 
-static int is_prime(uint64_t n)
+/* The work left before the next keep_going call, in trial divisions
+ * (each candidate counts one too). */
+struct budget {
+	uint64_t left;
+	int (*keep_going)(void *arg);
+	void *arg;
+};
+
+/* Called when the budget ran out: 0 to stop. */
+static int refill(struct budget *b)
 {
+	b->left = PRIMES_CHECK_WORK;
+	return !b->keep_going || b->keep_going(b->arg);
+}
+
+/* 1 prime, 0 not, -1 stopped by keep_going. */
+static int is_prime(uint64_t n, struct budget *b)
+{
+	if (--b->left == 0 && !refill(b))
+		return -1;
 	if (n < 2)
 		return 0;
 	if (n == 2)
 		return 1;
 	if (n % 2 == 0)
 		return 0;
-	for (uint64_t d = 3; d * d <= n; d += 2)
+	for (uint64_t d = 3; d * d <= n; d += 2) {
 		if (n % d == 0)
 			return 0;
+		if (--b->left == 0 && !refill(b))
+			return -1;
+	}
 	return 1;
 }
 
 uint64_t count_primes_range(uint64_t lo, uint64_t hi, int (*keep_going)(void *arg), void *arg)
 {
+	struct budget b = { PRIMES_CHECK_WORK, keep_going, arg };
 	uint64_t count = 0;
-	uint64_t n = lo;
-	while (n < hi) {
-		uint64_t stop = hi - n > PRIMES_CHECK_STRIDE ? n + PRIMES_CHECK_STRIDE : hi;
-		for (; n < stop; n++)
-			count += (uint64_t)is_prime(n);
-		if (keep_going && !keep_going(arg))
+	for (uint64_t n = lo; n < hi; n++) {
+		int p = is_prime(n, &b);
+		if (p < 0)
 			break;
+		count += (uint64_t)p;
 	}
 	return count;
 }

@@ -12,10 +12,12 @@
 uint64_t count_primes_below(uint64_t limit);
 
 /* Primes p with lo <= p < hi, same method. When keep_going is not NULL it
- * is called with arg every PRIMES_CHECK_STRIDE candidates; once it returns
- * 0 the count stops early and the partial result is meaningless. */
+ * is called with arg after every PRIMES_CHECK_WORK trial divisions (each
+ * candidate counts as one), so about every 20 us of work natively at any
+ * limit, even inside one large candidate; once it returns 0 the count
+ * stops early and the partial result is meaningless. */
 uint64_t count_primes_range(uint64_t lo, uint64_t hi, int (*keep_going)(void *arg), void *arg);
-#define PRIMES_CHECK_STRIDE 256
+#define PRIMES_CHECK_WORK 1024
 
 /* Split mode: bounds[0..tasks] with bounds[0] = 0, bounds[tasks] = limit,
  * non-decreasing, chosen so that each [bounds[i], bounds[i+1]) costs about

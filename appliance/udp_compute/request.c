@@ -2,38 +2,11 @@
  * checked: nothing is truncated, wrapped or guessed. */
 #include "request.h"
 
-#include "../jobs/primes.h"
-
-#define TASKS_MAX 1024
+#include "../../kernel/parse.h"
 
 static int blank(char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-/* Plain decimal digits only; false on anything else or above max. */
-static int parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out, int *overflow)
-{
-	uint64_t v = 0;
-	*overflow = 0;
-	if (n == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		unsigned d = (unsigned)(s[i] - '0');
-		if (v > (max - d) / 10) {
-			/* Too big, unless the rest shows it is no number at all. */
-			for (size_t k = i + 1; k < n; k++)
-				if (s[k] < '0' || s[k] > '9')
-					return 0;
-			*overflow = 1;
-			return 0;
-		}
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 1;
 }
 
 static int eq(const char *s, size_t n, const char *lit)
@@ -45,11 +18,9 @@ static int eq(const char *s, size_t n, const char *lit)
 	return i == n && lit[i] == '\0';
 }
 
-const char *request_parse(const char *buf, size_t len, struct request *req)
+const char *request_parse(const char *buf, size_t len, struct job_spec *spec)
 {
-	req->limit = 0;
-	req->tasks = 1;
-	req->split = 0;
+	*spec = job_spec_default();
 	if (len > REQUEST_MAX_BYTES)
 		return "request too long";
 	/* One final "\n" or "\r\n" may end the request. */
@@ -79,26 +50,28 @@ const char *request_parse(const char *buf, size_t len, struct request *req)
 	if (nf == 0)
 		return "empty request";
 
-	int over;
-	if (!parse_u64(field[0], flen[0], UINT64_MAX, &req->limit, &over))
-		return over ? "limit too large" : "bad limit";
-	if (req->limit > PRIMES_LIMIT_MAX)
+	/* Fields in order, each checked (job_spec_check) as it is filled in,
+	 * so the reason names the first bad field. */
+	uint64_t t;
+	enum parse_result r = parse_u64(field[0], flen[0], UINT64_MAX, &spec->limit);
+	if (r != PARSE_OK)
+		return r == PARSE_RANGE ? "limit too large" : "bad limit";
+	if (job_spec_check(spec) != JOB_SPEC_OK)
 		return "limit too large";
 	if (nf >= 2) {
-		uint64_t t;
-		if (!parse_u64(field[1], flen[1], UINT64_MAX, &t, &over))
-			return over ? "too many tasks" : "bad tasks";
-		if (t == 0)
-			return "bad tasks";
-		if (t > TASKS_MAX)
-			return "too many tasks";
-		req->tasks = (uint32_t)t;
+		r = parse_u64(field[1], flen[1], UINT64_MAX, &t);
+		if (r != PARSE_OK)
+			return r == PARSE_RANGE ? "too many tasks" : "bad tasks";
+		spec->tasks = t > JOBS_TASKS_MAX ? JOBS_TASKS_MAX + 1 : (uint32_t)t;
+		enum job_spec_err e = job_spec_check(spec);
+		if (e != JOB_SPEC_OK)
+			return e == JOB_SPEC_TASKS_ZERO ? "bad tasks" : "too many tasks";
 	}
 	if (nf == 3) {
 		if (eq(field[2], flen[2], "repeat"))
-			req->split = 0;
+			spec->mode = JOB_REPEAT;
 		else if (eq(field[2], flen[2], "split"))
-			req->split = 1;
+			spec->mode = JOB_SPLIT;
 		else
 			return "bad mode";
 	}

@@ -7,17 +7,13 @@
 #define UDP_COMPUTE_REQUEST_H
 
 #include <stddef.h>
-#include <stdint.h>
+
+#include "../jobs/jobs.h"
 
 #define REQUEST_MAX_BYTES 512
 
-struct request {
-	uint64_t limit;
-	uint32_t tasks;         /* default 1 */
-	int split;              /* 0 repeat (default), 1 split */
-};
-
-/* NULL when the request is valid, else the reason for "ERR <reason>". */
-const char *request_parse(const char *buf, size_t len, struct request *req);
+/* NULL when the request is a valid job spec, else the reason for
+ * "ERR <reason>". */
+const char *request_parse(const char *buf, size_t len, struct job_spec *spec);
 
 #endif

@@ -11,13 +11,11 @@
 #include <string.h>
 
 #include "../../kernel/console.h"
+#include "../../kernel/ioapic.h"
 #include "../../kernel/kheap.h"
 #include "../../kernel/paging.h"
 #include "../../kernel/pci.h"
 #include "../../kernel/trap.h"
-#include "../../smp/cpu.h"
-#include "../../smp/ioapic.h"
-#include "../../smp/sched.h"
 #include "virtq.h"
 
 #define VIRTIO_VENDOR           0x1af4
@@ -258,12 +256,13 @@ static const struct netdev_ops vnet_ops = {
 	.link_up = vnet_link_up,
 };
 
-/* Runs in interrupt context on the BSP: wake the BSP loop, nothing more. */
+/* Runs in interrupt context: raise the event, nothing more. */
 static void vnet_irq(void *arg)
 {
 	struct vnet *v = arg;
 	v->nd.stats.irqs++;
-	sched_kick_bsp();
+	if (v->nd.rx_event)
+		v->nd.rx_event(v->nd.rx_event_arg);
 }
 
 static void vnet_irq_intx(void *arg)
@@ -296,7 +295,7 @@ static bool negotiate(struct vnet *v)
 	return r8(v->common, COMMON_STATUS) & STATUS_FEATURES_OK;
 }
 
-struct netdev *vnet_init(void)
+struct netdev *vnet_init(uint32_t irq_apic_id)
 {
 	struct vnet *v = &vnet;
 	if (!pci_find(VIRTIO_VENDOR, VIRTIO_NET_MODERN_ID, VIRTIO_NET_MODERN_ID, &v->pci) &&
@@ -338,11 +337,11 @@ struct netdev *vnet_init(void)
 
 	if (msix) {
 		trap_set_handler(vec, vnet_irq, v);
-		pci_msix_route(&v->pci, 0, vec, cpus[0].apic_id);
+		pci_msix_route(&v->pci, 0, vec, irq_apic_id);
 		v->nd.irq_mode = "msi-x";
 	} else {
 		trap_set_handler(vec, vnet_irq_intx, v);
-		if (!ioapic_route(v->pci.irq_line, vec, cpus[0].apic_id, true))
+		if (!ioapic_route(v->pci.irq_line, vec, irq_apic_id, true))
 			kprintf("vnet: cannot route irq %u\n", v->pci.irq_line);
 		v->nd.irq_mode = "intx";
 	}

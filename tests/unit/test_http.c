@@ -53,7 +53,6 @@ int main(void)
 			      "GET / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
 			      "GET / HTTP/1.1\r\nContent-Length:\r\n\r\n",
 			      "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
-			      "GET / HTTP/1.1\r\nContent-Length: 99999999999999\r\n\r\n",
 			      "VERYLONGMETHOD / HTTP/1.1\r\n\r\n" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc = head(bad[i], &r);
@@ -62,6 +61,23 @@ int main(void)
 			fprintf(stderr, "  case %zu: %d\n", i, rc);
 	}
 	CHECK(head("GET / HTTP/2.0\r\n\r\n", &r) == -505);
+	/* A length beyond any body taken is one past the limit (413), however long. */
+	CHECK(head("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", &r) > 0 &&
+	      r.content_length == HTTP_BODY_MAX + 1);
+	CHECK(head("POST / HTTP/1.1\r\nContent-Length: 4097\r\n\r\n", &r) > 0 &&
+	      r.content_length == HTTP_BODY_MAX + 1);
+	CHECK(head("POST / HTTP/1.1\r\nContent-Length: 4096\r\n\r\n", &r) > 0 &&
+	      r.content_length == HTTP_BODY_MAX);
+	/* Authorization values too long to keep match no token (issue 10). */
+	{
+		char h[1200];
+		int k = snprintf(h, sizeof(h), "GET / HTTP/1.1\r\nAuthorization: Bearer ");
+		memset(h + k, 't', 600);
+		strcpy(h + k + 600, "\r\n\r\n");
+		CHECK(head(h, &r) > 0 && r.auth_truncated && strlen(r.auth) == sizeof(r.auth) - 1);
+		CHECK(head("GET / HTTP/1.1\r\nAuthorization: Bearer x\r\n\r\n", &r) > 0 &&
+		      !r.auth_truncated);
+	}
 	char *big = malloc(HTTP_HEAD_MAX + 100);
 	memset(big, 'a', HTTP_HEAD_MAX + 100);
 	memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
@@ -83,11 +99,13 @@ int main(void)
 	CHECK(http_query_get("limit=", "limit", v, sizeof(v)) == 1 && !v[0]);
 
 	/* Job bodies. */
-	struct jobreq jr;
+	struct job_spec jr;
 #define BODY(s) jobreq_parse(s, strlen(s), &jr)
 	CHECK(BODY("{\"limit\":1000000,\"tasks\":8,\"mode\":\"split\"}") == NULL);
-	CHECK(jr.limit == 1000000 && jr.tasks == 8 && jr.split == 1);
-	CHECK(BODY(" {\"limit\": 0 }\n") == NULL && jr.limit == 0 && jr.tasks == 1 && !jr.split);
+	CHECK(jr.limit == 1000000 && jr.tasks == 8 && jr.mode == JOB_SPLIT);
+	CHECK(BODY(" {\"limit\": 0 }\n") == NULL && jr.limit == 0 && jr.tasks == 1 &&
+	      jr.mode == JOB_REPEAT);
+	CHECK(BODY("{ \"limit\" : 5 , \"tasks\" : 8 }") == NULL && jr.tasks == 8);
 	CHECK(BODY("{\"limit\":1099511627776}") == NULL);
 	const char *badjson[] = { "", "{", "[]", "1", "{}", "{\"tasks\":2}", "{\"limit\":-1}",
 				  "{\"limit\":1.5}", "{\"limit\":1e3}", "{\"limit\":\"10\"}",
@@ -96,7 +114,16 @@ int main(void)
 				  "{\"limit\":1,\"tasks\":1025}", "{\"limit\":1,\"mode\":\"x\"}",
 				  "{\"limit\":1,\"mode\":1}", "{\"limit\":1,\"foo\":1}",
 				  "{\"limit\":1,\"limit\":2}", "{\"limit\":1} x", "{\"limit\":[1]}",
-				  "{\"limit\":true}", "{\"limit\":null}" };
+				  "{\"limit\":true}", "{\"limit\":null}",
+				  /* Issue 10, defect 6: every token consumed, every
+				   * separator where JSON puts it. */
+				  "{\"limit\":5 \"tasks\":8}", "{\"limit\":5,,\"tasks\":8}",
+				  "{,\"limit\":5}", "{\"limit\":5,}", "{\"limit\" 5}",
+				  "{\"limit\"::5}", "{\"limit\":5 \"foo\":1}",
+				  "{\"limit\":5 \"tasks\":2000}", "{\"limit\":5}}", "{\"limit\":5}{}",
+				  "{\"limit\":5,\"tasks\"}", "{\"limit\":5 8}", "{\"limit\":5:8}",
+				  "{\"limit\"\"x\":5}", "{\"tasks\":0,\"limit\":5}",
+				  "{\"limit\":5,\"mode\":\"split\" \"x\":1}" };
 	for (size_t i = 0; i < sizeof(badjson) / sizeof(badjson[0]); i++) {
 		const char *e = BODY(badjson[i]);
 		CHECK(e != NULL);
@@ -106,15 +133,17 @@ int main(void)
 
 	/* Renderers: valid JSON, all fields, and overflow reported. */
 	struct status_snap *s = calloc(1, sizeof(*s));
+	struct sched_core_stats *cores = calloc(64, sizeof(*cores));
 	s->uptime_us = 123;
-	s->ncores = RENDER_MAX_CORES;
+	s->ncores = 64;
 	for (int i = 0; i < s->ncores; i++) {
-		s->cores[i].id = i;
-		s->cores[i].bsp = i == 0;
-		s->cores[i].state = i % 3;
-		s->cores[i].halts = UINT64_MAX;
+		cores[i].id = i;
+		cores[i].bsp = i == 0;
+		cores[i].state = i % 3;
+		cores[i].halts = UINT64_MAX;
 	}
-	s->queue_capacity = 1024;
+	s->cores = cores;
+	s->sched.queue_capacity = 1024;
 	char *buf = malloc(65536);
 	struct outbuf o;
 	out_init(&o, buf, 65536);
@@ -130,8 +159,8 @@ int main(void)
 	render_metrics(&o, s);
 	CHECK(!o.overflow && strstr(buf, "appliance_core_halts_total{core=\"63\"} 18446744073709551615"));
 	CHECK(strstr(buf, "# TYPE appliance_jobs_total counter"));
-	struct job_info ji = { .id = 7, .state = JOB_DONE, .limit = 1000000, .tasks = 8,
-			       .mode = JOB_REPEAT, .has_result = true, .result = 627984 };
+	struct job_info ji = { .id = 7, .state = JOB_DONE, .spec = { 1000000, 8, JOB_REPEAT },
+			       .has_result = true, .result = 627984 };
 	out_init(&o, buf, 65536);
 	render_job(&o, &ji);
 	CHECK(valid_json(buf, o.len));
@@ -147,6 +176,7 @@ int main(void)
 	CHECK(valid_json(buf, o.len));
 	CHECK(!strcmp(buf, "{\"error\":\"a \\\"quoted\\\"\\\\ \\u0001 thing\"}\n"));
 	free(buf);
+	free(cores);
 	free(s);
 	return CHECK_DONE("http");
 }

@@ -6,25 +6,25 @@
 #include "../../appliance/udp_compute/request.h"
 #include "check.h"
 
-static const char *parse(const char *s, struct request *r)
+static const char *parse(const char *s, struct job_spec *r)
 {
 	return request_parse(s, strlen(s), r);
 }
 
 #define OK(s, l, t, sp) \
 	do { \
-		struct request r; \
+		struct job_spec r; \
 		const char *e = parse(s, &r); \
 		CHECK(e == NULL); \
 		if (e) \
 			fprintf(stderr, "  \"%s\": %s\n", s, e); \
 		else \
-			CHECK(r.limit == (l) && r.tasks == (t) && r.split == (sp)); \
+			CHECK(r.limit == (l) && r.tasks == (t) && r.mode == ((sp) ? JOB_SPLIT : JOB_REPEAT)); \
 	} while (0)
 
 #define BAD(s, reason) \
 	do { \
-		struct request r; \
+		struct job_spec r; \
 		const char *e = parse(s, &r); \
 		CHECK(e && strcmp(e, reason) == 0); \
 		if (!e || strcmp(e, reason)) \
@@ -73,7 +73,7 @@ int main(void)
 	BAD("10\r", "bad limit");
 
 	/* NUL bytes are not blanks. */
-	struct request r;
+	struct job_spec r;
 	CHECK(request_parse("10\0 2", 5, &r) && !strcmp(request_parse("10\0 2", 5, &r), "bad limit"));
 
 	/* Length: exactly 512 is fine, 513 is refused. */

@@ -1,7 +1,7 @@
 /* ioapic.h - routing a legacy interrupt line through the IOAPIC, for
  * devices without MSI-X. */
-#ifndef SMP_IOAPIC_H
-#define SMP_IOAPIC_H
+#ifndef KERNEL_IOAPIC_H
+#define KERNEL_IOAPIC_H
 
 #include <stdbool.h>
 #include <stdint.h>

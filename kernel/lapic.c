@@ -3,10 +3,10 @@
  * ever armed one-shot: no periodic LAPIC timer exists in this kernel. */
 #include "lapic.h"
 
-#include "../kernel/console.h"
-#include "../kernel/time.h"
-#include "../kernel/trap.h"
-#include "../kernel/x86.h"
+#include "console.h"
+#include "time.h"
+#include "vectors.h"
+#include "x86.h"
 
 /* Register offsets (xAPIC MMIO offset; x2APIC MSR = 0x800 + offset/16). */
 #define LAPIC_ID        0x020

@@ -2,7 +2,7 @@
  * entry per global system interrupt, reached through IOREGSEL/IOWIN. */
 #include "ioapic.h"
 
-#include "../kernel/console.h"
+#include "console.h"
 #include "acpi.h"
 
 #define IOREGSEL        0x00

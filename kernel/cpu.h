@@ -1,13 +1,14 @@
 /* cpu.h - per-CPU state: one struct cpu per online core, found by APIC ID
  * through one dense index (the paper's APIC-ID-indexed array), and on the
  * running core through GS (offset 0 holds the struct's own address). */
-#ifndef SMP_CPU_H
-#define SMP_CPU_H
+#ifndef KERNEL_CPU_H
+#define KERNEL_CPU_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../kernel/x86.h"
+#include "gdt.h"
+#include "x86.h"
 
 #define MAX_CPUS     64
 #define STACK_CANARY 0x5ca1ab1e0ddba11ULL
@@ -18,17 +19,6 @@ enum cpu_state {
 	CPU_BUSY,       /* running a task */
 	CPU_HALTED,     /* in HLT */
 };
-
-struct tss {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
-} __attribute__((packed));
-_Static_assert(sizeof(struct tss) == 104, "TSS is 104 bytes (SDM 7.7)");
 
 struct cpu {
 	struct cpu *self;       /* gs:0; set by the BSP before the core starts */
@@ -68,7 +58,11 @@ static inline int cpu_index(void)
 	return this_cpu()->index;
 }
 
-/* Every core, on its way up: GS base, GDT with its TSS, IDT. */
+/* Once, on the BSP: cpus[] from the enabled cores' APIC IDs (the BSP is
+ * cpus[0] whatever its place in the list), the APIC-ID index, the GDT,
+ * and the BSP's own struct cpu. Cores beyond MAX_CPUS are reported. */
+void cpu_table_init(const uint32_t *apic_ids, int n, uint32_t bsp_apic_id);
+/* Every core, on its way up: GS base, GDT with its TSS, IDT, topology. */
 void cpu_init_this(struct cpu *c);
 
 #endif

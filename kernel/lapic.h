@@ -1,7 +1,7 @@
 /* lapic.h - the local APIC of each core, in x2APIC mode where CPUID
  * offers it and xAPIC (MMIO) otherwise. */
-#ifndef SMP_LAPIC_H
-#define SMP_LAPIC_H
+#ifndef KERNEL_LAPIC_H
+#define KERNEL_LAPIC_H
 
 #include <stdbool.h>
 #include <stdint.h>

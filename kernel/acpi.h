@@ -1,7 +1,7 @@
 /* acpi.h - what the kernel takes from ACPI: the cores and the IOAPIC
  * (ACPI 6.x, 5.2.5 RSDP, 5.2.7 RSDT, 5.2.8 XSDT, 5.2.12 MADT). */
-#ifndef SMP_ACPI_H
-#define SMP_ACPI_H
+#ifndef KERNEL_ACPI_H
+#define KERNEL_ACPI_H
 
 #include <stdint.h>
 

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "../kernel/console.h"
+#include "console.h"
 
 struct acpi_rsdp {
 	char signature[8];      /* "RSD PTR " */
@@ -111,7 +111,7 @@ static void add_cpu(uint32_t apic_id)
 	for (int i = 0; i < acpi.ncpus; i++)
 		if (acpi.apic_ids[i] == apic_id)
 			return;
-	if (acpi.ncpus == MAX_CPUS || apic_id >= MAX_APIC_ID) {
+	if (acpi.ncpus == MAX_CPUS) {
 		acpi.skipped++;
 		return;
 	}
@@ -194,6 +194,9 @@ int acpi_init(const void *rsdp_copy)
 		const struct acpi_sdt *t = (const struct acpi_sdt *)a;
 		if (!memcmp(t->signature, "APIC", 4) && sum_ok(t, t->length)) {
 			parse_madt((const struct acpi_madt *)t);
+			if (acpi.skipped)
+				kprintf("acpi: %d cores beyond MAX_CPUS=%d ignored\n", acpi.skipped,
+					MAX_CPUS);
 			return 0;
 		}
 	}

@@ -1,0 +1,49 @@
+/* config.c - the command line into a struct boot_config, once. */
+#include "config.h"
+
+#include <string.h>
+
+#include "../kernel/console.h"
+#include "../kernel/cpu.h"
+
+static uint16_t port_option(const struct cmdline *cl, const char *key, uint16_t def)
+{
+	uint64_t port;
+	if (!cmdline_get_u64(cl, key, 1, 65535, def, &port))
+		kprintf("config: %s is not a port number 1..65535; using %u\n", key, def);
+	return (uint16_t)port;
+}
+
+static uint64_t number_option(const struct cmdline *cl, const char *key, uint64_t min,
+			      uint64_t max)
+{
+	uint64_t v;
+	if (!cmdline_get_u64(cl, key, min, max, 0, &v))
+		kprintf("config: %s is not a number %lu..%lu; ignored\n", key, (unsigned long)min,
+			(unsigned long)max);
+	return v;
+}
+
+void config_parse(const struct cmdline *cl, struct boot_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	if (cl->truncated || cl->dropped)
+		kprintf("config: command line cut to %d bytes and %d options\n", CMDLINE_MAX - 1,
+			CMDLINE_MAX_OPTS);
+	cfg->ip = cmdline_get(cl, "ip");
+	cfg->udp_port = port_option(cl, "udp_port", 5555);
+	cfg->http_port = port_option(cl, "http_port", 80);
+	cfg->token = cmdline_get(cl, "token");
+	if (cfg->token && !*cfg->token)
+		cfg->token = NULL;
+	const char *pl = cmdline_get(cl, "placement");
+	cfg->placement = pl && !strcmp(pl, "pack") ? PLACE_PACK : PLACE_SPREAD;
+	if (pl && strcmp(pl, "pack") && strcmp(pl, "spread"))
+		kprintf("config: placement=%s is not spread or pack; using spread\n", pl);
+
+	cfg->test.dead_ap = (int)number_option(cl, "test_dead_ap", 1, MAX_CPUS - 1);
+	cfg->test.panic_test = cmdline_get(cl, "panic_test");
+	cfg->test.udp_echo = (uint16_t)number_option(cl, "test_udp_echo", 1, 65535);
+	cfg->test.log_jobs = number_option(cl, "test_log_jobs", 0, 1) == 1;
+	cfg->test.bench_floor = (int)number_option(cl, "bench_floor", 1, 2);
+}
