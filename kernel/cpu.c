@@ -7,6 +7,7 @@
 
 #include "console.h"
 #include "gdt.h"
+#include "panic.h"
 #include "trap.h"
 #include "x86.h"
 
@@ -75,6 +76,7 @@ void cpu_table_init(const uint32_t *apic_ids, int n, uint32_t bsp_apic_id)
 		kprintf("cpu: %d cores beyond MAX_CPUS=%d ignored\n", skipped, MAX_CPUS);
 	gdt_init(ncpus);
 	cpu_init_this(&cpus[0]);
+	panic_set_core_index(cpu_index);
 	cpus[0].stack_guard = (uint64_t *)boot_stack;
 	*cpus[0].stack_guard = STACK_CANARY;
 	cpus[0].online = true;

@@ -6,12 +6,17 @@
 #include <stdarg.h>
 
 #include "console.h"
-#include "cpu.h"
 #include "fmt.h"
 #include "lapic.h"
 #include "x86.h"
 
 static volatile int panicking;
+static int (*core_index)(void);        /* set once the per-CPU table exists */
+
+void panic_set_core_index(int (*fn)(void))
+{
+	core_index = fn;
+}
 
 int panic_in_progress(void)
 {
@@ -29,7 +34,7 @@ void panic_halt_here(void)
 static int core_for_report(void)
 {
 	/* GS is zero until cpu_init_this ran on this core. */
-	return rdmsr(MSR_GS_BASE) ? cpu_index() : -1;
+	return core_index && rdmsr(MSR_GS_BASE) ? core_index() : -1;
 }
 
 static void __attribute__((noreturn)) stop_all(void)

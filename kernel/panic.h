@@ -11,6 +11,8 @@ void panic_exception(const char *name, uint64_t vector, uint64_t error, uint64_t
 		     uint64_t rsp, uint64_t cr2) __attribute__((noreturn));
 int panic_in_progress(void);
 void panic_halt_here(void) __attribute__((noreturn));
+/* How the report names the core (the per-CPU table registers it). */
+void panic_set_core_index(int (*fn)(void));
 
 #define kassert(cond) \
 	do { \
