@@ -10,8 +10,24 @@
 #include "../kernel/console.h"
 #include "../kernel/lapic.h"
 #include "../kernel/panic.h"
+#include "../kernel/x86.h"
 #include "../smp/sched.h"
 #include "lwip/udp.h"
+
+/* panic_test=stack: recurse until the stack's guard page stops it. */
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
+static int __attribute__((noinline)) overflow(volatile int depth)
+{
+	volatile char pad[512];
+	pad[0] = (char)depth;
+	return overflow(depth + 1) + pad[0];
+}
+
+static void overflow_task(struct task *t)
+{
+	(void)t;
+	overflow(0);
+}
 
 void testhooks_fault(const struct test_config *t)
 {
@@ -23,6 +39,15 @@ void testhooks_fault(const struct test_config *t)
 		__asm__ volatile("ud2");
 	if (!strcmp(what, "pf"))
 		*(volatile uint64_t *)0x7ffffffff000ULL = 1;
+	if (!strcmp(what, "stack"))
+		overflow(0);
+	if (!strcmp(what, "apstack")) {         /* the same on an AP's 16 KiB stack */
+		static struct task task = { overflow_task };
+		struct task *tp = &task;
+		sched_submit(&tp, 1);
+		for (;;)
+			pause();
+	}
 	if (!strcmp(what, "div")) {
 		volatile uint64_t one = 1, zero = 0;   /* both volatile: 1/x folds to x==1 */
 		kprintf("%lu\n", (unsigned long)(one / zero));

@@ -160,7 +160,11 @@ boot_pdpt: .skip 4096
 	.globl boot_pd
 boot_pd:   .skip 4096 * 4
 	/* The BSP's stack (it runs lwIP and the services), with a canary
-	 * word at its bottom that the BSP loop checks (kernel/main.c). */
+	 * word at its bottom that the idle loop checks, above a guard page
+	 * that kernel/cpu.c unmaps: an overflow faults at once instead of
+	 * running into the page tables. */
+	.globl boot_stack_guard
+boot_stack_guard: .skip 4096
 	.globl boot_stack
 boot_stack: .skip 65536
 	.globl boot_stack_top

@@ -7,11 +7,13 @@
 
 #include "console.h"
 #include "gdt.h"
+#include "paging.h"
 #include "panic.h"
 #include "trap.h"
 #include "x86.h"
 
 extern char boot_stack[];       /* boot.S: the BSP's stack, lowest byte */
+extern char boot_stack_guard[]; /* boot.S: the page below it */
 
 struct cpu cpus[MAX_CPUS];
 int ncpus;
@@ -77,6 +79,7 @@ void cpu_table_init(const uint32_t *apic_ids, int n, uint32_t bsp_apic_id)
 	gdt_init(ncpus);
 	cpu_init_this(&cpus[0]);
 	panic_set_core_index(cpu_index);
+	paging_guard(boot_stack_guard);
 	cpus[0].stack_guard = (uint64_t *)boot_stack;
 	*cpus[0].stack_guard = STACK_CANARY;
 	cpus[0].online = true;

@@ -7,6 +7,7 @@
 
 #include "gdt.h"
 #include "lapic.h"
+#include "paging.h"
 #include "panic.h"
 #include "x86.h"
 
@@ -78,6 +79,12 @@ void trap(struct trapframe *tf)
 {
 	if (tf->vector == VEC_NMI && panic_in_progress())
 		panic_halt_here();
+	/* A push into a stack's guard page: #PF, or #DF when the #PF frame
+	 * could not be pushed either (the #DF runs on the IST stack). */
+	if ((tf->vector == 14 || tf->vector == 8) && paging_is_guard(read_cr2()))
+		panic("stack overflow: guard page 0x%lx hit (exception %lu, rip=0x%lx rsp=0x%lx)",
+		      (unsigned long)read_cr2(), (unsigned long)tf->vector, (unsigned long)tf->rip,
+		      (unsigned long)tf->rsp);
 	if (tf->vector < 32) {
 		panic_exception(exc_names[tf->vector] ? exc_names[tf->vector] : "reserved",
 				tf->vector, tf->error, tf->rip, tf->rsp,

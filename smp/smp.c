@@ -10,6 +10,7 @@
 #include "../kernel/cpu.h"
 #include "../kernel/kheap.h"
 #include "../kernel/lapic.h"
+#include "../kernel/paging.h"
 #include "../kernel/panic.h"
 #include "../kernel/time.h"
 #include "../kernel/x86.h"
@@ -17,6 +18,7 @@
 
 #define TRAMPOLINE_BASE   0x8000        /* SIPI vector 0x08 */
 #define AP_STACK_SIZE     16384
+#define PAGE_SIZE         4096
 
 struct trampoline_params {
 	uint64_t cr3;
@@ -63,11 +65,13 @@ void smp_start_aps(int dead)
 
 	for (int i = 1; i < ncpus; i++) {
 		struct cpu *c = &cpus[i];
-		uint8_t *stack = kmalloc_aligned(AP_STACK_SIZE, 16);
-		if (!stack) {
+		uint8_t *guard = kmalloc_aligned(PAGE_SIZE + AP_STACK_SIZE, PAGE_SIZE);
+		if (!guard) {
 			kprintf("smp: no memory for core %d's stack, skipped\n", i);
 			continue;
 		}
+		paging_guard(guard);    /* an overflow faults at once */
+		uint8_t *stack = guard + PAGE_SIZE;
 		c->stack_top = (uint64_t)(stack + AP_STACK_SIZE);
 		c->stack_guard = (uint64_t *)stack;
 		*c->stack_guard = STACK_CANARY;

@@ -1,6 +1,7 @@
 """Boot and SMP (issue: bootable multicore unikernel): every vCPU comes up,
 the self-test passes, faults produce the panic report, idle costs nothing."""
 
+import re
 import time
 
 from vm import Vm
@@ -52,6 +53,25 @@ def _panic(kind, vector, name, smp=2):
         # would show in the log
         assert vm.alive(), "QEMU exited after the panic"
         assert vm.out.count("appliance: booting") == 1
+
+
+def _overflow(kind, core_re):
+    """Issue 10, defect 1: a stack overflow hits the guard page below the
+    stack and the report says so, instead of running over what lies
+    below (the boot page tables, for the BSP)."""
+    with Vm(smp=2, cmdline="panic_test=" + kind) as vm:
+        m = vm.wait_for(r"PANIC on core (\d+): stack overflow: guard page 0x([0-9a-f]+) hit", 90)
+        assert re.fullmatch(core_re, m.group(1)), m.group(0)
+        vm.wait_for(r"panic: system halted", 10)
+        assert vm.out.count("appliance: booting") == 1
+
+
+def test_stack_overflow_on_the_bsp_hits_its_guard_page():
+    _overflow("stack", "0")
+
+
+def test_stack_overflow_on_an_ap_hits_its_guard_page():
+    _overflow("apstack", "1")
 
 
 def test_panic_invalid_opcode():
