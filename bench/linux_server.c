@@ -38,7 +38,7 @@
 
 /* One task: count the primes in [lo, hi). Repeat mode is lo = 0, hi = limit,
  * which is count_primes_below(limit) itself. */
-struct task {
+struct chunk {
 	uint64_t lo, hi;
 };
 
@@ -52,14 +52,14 @@ struct result {
 struct job {
 	struct sockaddr_storage from;
 	socklen_t fromlen;
-	struct request req;
+	struct job_spec req;
 	uint64_t recv_ns;
 };
 
 /* The running job. In threads mode every field is read and written under
  * pool_lock; in procs mode only the main thread touches it. */
 static struct {
-	struct task task[TASKS_MAX];
+	struct chunk task[TASKS_MAX];
 	uint32_t ntasks;        /* 0 between jobs */
 	uint32_t next;          /* first task not yet handed out */
 	uint32_t done;
@@ -80,7 +80,7 @@ static void die(const char *what)
 	exit(1);
 }
 
-static struct result task_run(const struct task *t)
+static struct result task_run(const struct chunk *t)
 {
 	struct result r;
 	r.count = count_primes_range(t->lo, t->hi, NULL, NULL);
@@ -123,7 +123,7 @@ static void *thread_main(void *arg)
 	for (;;) {
 		while (run.next >= run.ntasks)
 			pthread_cond_wait(&pool_work, &pool_lock);
-		struct task t = run.task[run.next++];
+		struct chunk t = run.task[run.next++];
 		pthread_mutex_unlock(&pool_lock);
 		struct result r = task_run(&t);
 		pthread_mutex_lock(&pool_lock);
@@ -180,7 +180,7 @@ static int proc_fd[WORKERS_MAX];
 /* Child: run tasks until the parent goes away. */
 static void proc_main(int fd)
 {
-	struct task t;
+	struct chunk t;
 	while (read(fd, &t, sizeof t) == (ssize_t)sizeof t) {
 		struct result r = task_run(&t);
 		if (write(fd, &r, sizeof r) != (ssize_t)sizeof r)
@@ -217,7 +217,7 @@ static void procs_feed(int i)
 {
 	if (run.next >= run.ntasks)
 		return;
-	if (write(proc_fd[i], &run.task[run.next], sizeof(struct task)) != sizeof(struct task))
+	if (write(proc_fd[i], &run.task[run.next], sizeof(struct chunk)) != sizeof(struct chunk))
 		die("write task");
 	run.next++;
 }
@@ -282,14 +282,14 @@ static void job_begin(const struct pool_ops *ops, const struct job *j)
 {
 	uint32_t n = j->req.tasks;
 	pthread_mutex_lock(&pool_lock);
-	if (j->req.split) {
+	if (j->req.mode == JOB_SPLIT) {
 		uint64_t bounds[TASKS_MAX + 1];
 		primes_split(j->req.limit, n, bounds);
 		for (uint32_t i = 0; i < n; i++)
-			run.task[i] = (struct task){ bounds[i], bounds[i + 1] };
+			run.task[i] = (struct chunk){ bounds[i], bounds[i + 1] };
 	} else {
 		for (uint32_t i = 0; i < n; i++)
-			run.task[i] = (struct task){ 0, j->req.limit };
+			run.task[i] = (struct chunk){ 0, j->req.limit };
 	}
 	run.ntasks = n;
 	run.next = 0;
@@ -306,7 +306,7 @@ static void job_end(const struct job *j)
 	pthread_mutex_lock(&pool_lock);
 	uint64_t end = run.end_ns > j->recv_ns ? run.end_ns : j->recv_ns;
 	int len = snprintf(msg, sizeof msg, "%" PRIu64 " tasks=%" PRIu32 " mode=%s cores=%ld us=%" PRIu64 "\n",
-			   run.sum, j->req.tasks, j->req.split ? "split" : "repeat", cores,
+			   run.sum, j->req.tasks, job_mode_name(j->req.mode), cores,
 			   (end - j->recv_ns) / 1000);
 	run.ntasks = run.next = run.done = 0;
 	pthread_mutex_unlock(&pool_lock);

@@ -37,8 +37,9 @@ stale() {
 mkdir -p "$OUT" "$CACHE"
 
 # ---- (a) the server, static so that the initramfs needs no libc ----
-SRC=(bench/linux_server.c appliance/jobs/primes.c appliance/udp_compute/request.c)
-HDR=(appliance/jobs/primes.h appliance/udp_compute/request.h)
+SRC=(bench/linux_server.c appliance/jobs/primes.c appliance/jobs/spec.c kernel/parse.c
+     appliance/udp_compute/request.c)
+HDR=(appliance/jobs/primes.h appliance/jobs/jobs.h kernel/parse.h appliance/udp_compute/request.h)
 if stale "$OUT/linux_server" "${SRC[@]/#/$ROOT/}" "${HDR[@]/#/$ROOT/}"; then
 	log "building linux_server"
 	(cd "$ROOT" && gcc -static -O2 -Wall -Wextra -pthread -o "$OUT/linux_server" "${SRC[@]}")

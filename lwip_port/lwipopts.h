@@ -22,6 +22,18 @@
 #define MEMP_NUM_TCP_SEG        128
 #define PBUF_POOL_SIZE          96
 #define PBUF_POOL_BUFSIZE       1536
+/* Out-of-order TCP segments each hold a pool pbuf until the gap is filled
+ * or TCP_OOSEQ_TIMEOUT RTOs pass: a client that sends only out-of-order
+ * bytes could keep the whole pool, and every frame (UDP, ARP, DHCP) is then
+ * dropped. Each connection may keep a few; when the pool still runs dry,
+ * the out-of-order queues are freed (net.c, timeouts.c). */
+#define TCP_OOSEQ_MAX_PBUFS     4
+#define TCP_OOSEQ_MAX_BYTES     (4 * TCP_MSS)
+/* Packets waiting for ARP: a burst of replies to a peer whose entry
+ * expired must all go out once it resolves, not only the last one. */
+#define ARP_QUEUEING            1
+#define ARP_QUEUE_LEN           64
+#define MEMP_NUM_ARP_QUEUE      64
 
 #define LWIP_IPV4               1
 #define LWIP_IPV6               0
@@ -60,6 +72,11 @@
 #define LWIP_STATS_DISPLAY      0
 #define MEM_STATS               1
 #define MEMP_STATS              1
+#define LINK_STATS              1
+#define ETHARP_STATS            1
+#define IP_STATS                1
+#define UDP_STATS               1
+#define TCP_STATS               1
 
 #define CHECKSUM_GEN_IP         1
 #define CHECKSUM_GEN_UDP        1

@@ -173,6 +173,12 @@ static bool rx_deliver(void *ctx, const void *frame, size_t len)
 	note_fragment(frame, len);
 	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
 	if (!p) {
+		/* The pool is dry: out-of-order TCP segments give way to new
+		 * frames (pbuf_alloc asked for it), then try once more. */
+		PBUF_CHECK_FREE_OOSEQ();
+		p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+	}
+	if (!p) {
 		LINK_STATS_INC(link.memerr);
 		return false;
 	}
@@ -300,6 +306,18 @@ void net_stats(struct net_stats *s)
 	s->present = true;
 	s->link_up = dev->ops->link_up(dev);
 	s->dev = dev->stats;
+	s->pbuf_pool_used = lwip_stats.memp[MEMP_PBUF_POOL]->used;
+	s->pbuf_pool_size = lwip_stats.memp[MEMP_PBUF_POOL]->avail;
+	s->pbuf_pool_err = lwip_stats.memp[MEMP_PBUF_POOL]->err;
+	s->tcp_pcbs_used = lwip_stats.memp[MEMP_TCP_PCB]->used;
+	s->tcp_segs_used = lwip_stats.memp[MEMP_TCP_SEG]->used;
+	s->arp_queue_used = lwip_stats.memp[MEMP_ARP_QUEUE]->used;
+	s->heap_used = lwip_stats.mem.used;
+	s->heap_size = lwip_stats.mem.avail;
+	s->arp_drops = lwip_stats.etharp.drop + lwip_stats.etharp.memerr;
+	s->ip_drops = lwip_stats.ip.drop;
+	s->udp_drops = lwip_stats.udp.drop;
+	s->tcp_drops = lwip_stats.tcp.drop;
 }
 
 uint32_t net_addr(void)

@@ -19,6 +19,12 @@ struct net_stats {
 	bool present;           /* a NIC was found */
 	bool link_up;
 	struct netdev_stats dev;
+	/* lwIP's pools and heap: in use now, and how often one ran dry. */
+	uint32_t pbuf_pool_used, pbuf_pool_size, pbuf_pool_err;
+	uint32_t tcp_pcbs_used, tcp_segs_used, arp_queue_used;
+	uint32_t heap_used, heap_size;
+	/* Packets lwIP dropped, by layer (ARP: also unresolved-queue drops). */
+	uint64_t arp_drops, ip_drops, udp_drops, tcp_drops;
 };
 void net_stats(struct net_stats *s);
 /* The address in use, host order, 0 while none. */

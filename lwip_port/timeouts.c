@@ -8,6 +8,7 @@
  * arm its one-shot LAPIC timer. Only the BSP calls these. */
 #include "lwip/opt.h"
 
+#include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
@@ -82,6 +83,9 @@ void sys_untimeout(sys_timeout_handler handler, void *arg)
 
 void sys_check_timeouts(void)
 {
+	/* The pool ran dry meanwhile: free out-of-order segments (what
+	 * lwIP's own timeouts.c does here). */
+	PBUF_CHECK_FREE_OOSEQ();
 	for (;;) {
 		struct timeo *t = pending;
 		if (!t || before(sys_now(), t->time))

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""run.py - runs every test: the host unit tests (build/unit/test_*), then
-the QEMU tests (tests/qemu/test_*.py, each function test_*). Prints one
-line per test and ends with "N passed, M failed[, K skipped]". Exit code
-non-zero on any failure.
+"""run.py - runs every test: the host unit tests (build/unit/test_*), the
+fuzz targets briefly (build/fuzz/fuzz_*: every committed seed, then a few
+seconds of fuzzing), then the QEMU tests (tests/qemu/test_*.py, each
+function test_*). Prints one line per test and ends with "N passed, M
+failed[, K skipped]". Exit code non-zero on any failure.
 
   tests/run.py [PATTERN...]   run only tests whose name contains a pattern"""
 
@@ -12,11 +13,15 @@ import inspect
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "qemu"))
+sys.path.insert(0, os.path.join(TOP, "tests", "fuzz"))
+
+FUZZ_SECONDS = 5        # of fuzzing per target, after its seeds
 
 
 class Skip(Exception):
@@ -35,6 +40,27 @@ def unit_tests():
         yield name, run
 
 
+def fuzz_tests():
+    """Each libFuzzer target over its committed seeds, then FUZZ_SECONDS
+    from a scratch copy of them (tests/fuzz/fuzzrun.py; `make fuzz` runs
+    longer). Crash inputs are left in build/fuzz/artifacts/<name>/."""
+    import fuzzrun
+    for b in sorted(glob.glob(os.path.join(TOP, "build", "fuzz", "fuzz_*"))):
+        if not (os.path.isfile(b) and os.access(b, os.X_OK)):
+            continue
+        name = "fuzz/" + os.path.basename(b)
+
+        def run(b=b):
+            work = os.path.join(TOP, "build", "fuzz")
+            with tempfile.TemporaryDirectory(prefix="fuzz-corpus-") as scratch:
+                res = fuzzrun.run_target(b, work, FUZZ_SECONDS, scratch)
+            if res.crash:
+                raise AssertionError(res.line())
+            return "%s: %d seeds + %d runs, 0 crashes" % (
+                os.path.basename(b), res.seeds, res.runs)
+        yield name, run
+
+
 def qemu_tests():
     for path in sorted(glob.glob(os.path.join(TOP, "tests", "qemu", "test_*.py"))):
         mod = importlib.import_module(os.path.basename(path)[:-3])
@@ -49,7 +75,7 @@ def main():
     passed = failed = skipped = 0
     failures = []
     t_all = time.monotonic()
-    for name, fn in list(unit_tests()) + list(qemu_tests()):
+    for name, fn in list(unit_tests()) + list(fuzz_tests()) + list(qemu_tests()):
         if pats and not any(p in name for p in pats):
             continue
         t0 = time.monotonic()
@@ -68,7 +94,7 @@ def main():
             failures.append((name, traceback.format_exc()))
         dt = time.monotonic() - t0
         line = "%s %-45s %6.1fs" % (status, name, dt)
-        if note and status != "PASS":
+        if note and (status != "PASS" or name.startswith("fuzz/")):
             line += "  " + note.splitlines()[0][:200]
         print(line, flush=True)
     for name, tb in failures:

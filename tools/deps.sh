@@ -7,8 +7,11 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 third="$top/build/third_party"
 
+# clang and libclang-rt-14-dev (only recommended by clang): the libFuzzer
+# targets of tests/fuzz.
 pkgs=(qemu-system-x86 qemu-utils grub-pc-bin grub-common xorriso mtools
-      libjsmn-dev dpkg-dev gcc make python3 iproute2 iputils-ping netcat-openbsd curl)
+      libjsmn-dev dpkg-dev gcc clang libclang-rt-14-dev make python3 iproute2
+      iputils-ping netcat-openbsd curl)
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then

@@ -35,6 +35,7 @@ struct conn {
 	bool close_done;        /* the last answer went out; close when safe */
 	bool peer_closed;       /* the client sent FIN: answer what came, then close */
 	bool lingering;         /* our side shut; reading and dropping until close */
+	bool unframed;          /* a body of unknown length may still come: linger */
 	bool deferred;          /* a handler answers later */
 	uint64_t defer_tag;
 	int idle_polls;
@@ -127,7 +128,7 @@ static void conn_end(struct conn *c)
 {
 	if (c->lingering)
 		return;
-	if (c->peer_closed || c->in_len == 0)
+	if (c->peer_closed || (c->in_len == 0 && !c->unframed))
 		conn_close(c);  /* nothing more comes, or nothing unread: a plain close */
 	else
 		conn_linger(c);
@@ -180,7 +181,7 @@ void http_respond(struct http_conn_ref ref, int status, const char *ctype, const
 		return;         /* the client went away meanwhile (or is still being answered) */
 	c->deferred = false;
 	if (status == 411)
-		c->close_after = true;  /* where the unframed body ends is unknown */
+		c->close_after = c->unframed = true;    /* where the body ends is unknown */
 	char head[512];
 	int hl = snprintf(head, sizeof(head),
 			  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
@@ -324,12 +325,12 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 			process(c);
 		return callback_result(pcb);
 	}
-	c->idle_polls = 0;
 	if (c->lingering) {
 		tcp_recved(pcb, p->tot_len);    /* dropped: the answer is out */
 		pbuf_free(p);
-		return ERR_OK;
+		return ERR_OK;                  /* and the linger time runs on */
 	}
+	c->idle_polls = 0;
 	if (c->in_len + p->tot_len > IN_SIZE && busy(c)) {
 		/* No room while an answer is pending: lwIP keeps the segment
 		 * and offers it again later (flow control, nothing lost). */

@@ -144,6 +144,9 @@ int http_parse_head(const char *buf, size_t len, struct http_req *r)
 			ve--;
 		const char *v = buf + vs;
 		size_t vlen = ve - vs;
+		for (size_t j = 0; j < vlen; j++)
+			if (v[j] == '\0')
+				return -400;    /* RFC 9110 5.5: NUL in a field value */
 		if (name_is(name, nlen, "content-length")) {
 			if (!vlen || r->content_length >= 0)
 				return -400;    /* empty or repeated */

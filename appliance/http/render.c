@@ -75,6 +75,15 @@ void render_status(struct outbuf *o, const struct status_snap *s)
 		   (unsigned long)s->net.dev.rx_drops, (unsigned long)s->net.dev.tx_packets,
 		   (unsigned long)s->net.dev.tx_bytes, (unsigned long)s->net.dev.tx_drops,
 		   (unsigned long)s->net.dev.tx_ring_full, (unsigned long)s->net.dev.irqs);
+	out_printf(o, "\"lwip\":{\"pbuf_pool_used\":%u,\"pbuf_pool_size\":%u,"
+		   "\"pbuf_pool_exhausted\":%u,\"tcp_pcbs\":%u,\"tcp_segs\":%u,\"arp_queued\":%u,"
+		   "\"heap_used_bytes\":%u,\"heap_bytes\":%u,\"arp_drops\":%lu,\"ip_drops\":%lu,"
+		   "\"udp_drops\":%lu,\"tcp_drops\":%lu},",
+		   s->net.pbuf_pool_used, s->net.pbuf_pool_size, s->net.pbuf_pool_err,
+		   s->net.tcp_pcbs_used, s->net.tcp_segs_used, s->net.arp_queue_used,
+		   s->net.heap_used, s->net.heap_size, (unsigned long)s->net.arp_drops,
+		   (unsigned long)s->net.ip_drops, (unsigned long)s->net.udp_drops,
+		   (unsigned long)s->net.tcp_drops);
 	out_printf(o, "\"udp\":{\"bad\":%lu,\"busy\":%lu,\"replies_lost\":%lu},",
 		   (unsigned long)s->udp.bad, (unsigned long)s->udp.busy,
 		   (unsigned long)s->udp.replies_lost);
@@ -136,6 +145,13 @@ void render_metrics(struct outbuf *o, const struct status_snap *s)
 		{ "appliance_net_tx_drops_total", "Frames not sent.", s->net.dev.tx_drops },
 		{ "appliance_net_tx_ring_full_total", "Times the TX ring was full.", s->net.dev.tx_ring_full },
 		{ "appliance_net_irqs_total", "NIC interrupts.", s->net.dev.irqs },
+		{ "appliance_lwip_pbuf_pool_exhausted_total", "Times lwIP's receive pool ran dry.",
+		  s->net.pbuf_pool_err },
+		{ "appliance_lwip_arp_drops_total", "Packets dropped by ARP (also unresolved).",
+		  s->net.arp_drops },
+		{ "appliance_lwip_ip_drops_total", "IP packets dropped.", s->net.ip_drops },
+		{ "appliance_lwip_udp_drops_total", "UDP datagrams dropped.", s->net.udp_drops },
+		{ "appliance_lwip_tcp_drops_total", "TCP segments dropped.", s->net.tcp_drops },
 		{ "appliance_udp_bad_total", "UDP requests refused as malformed.", s->udp.bad },
 		{ "appliance_udp_busy_total", "UDP requests refused as the appliance was full.",
 		  s->udp.busy },
@@ -150,6 +166,17 @@ void render_metrics(struct outbuf *o, const struct status_snap *s)
 	out_printf(o, "appliance_memory_heap_bytes %lu\n", (unsigned long)s->mem.total);
 	metric_head(o, "appliance_memory_heap_used_bytes", "gauge", "Heap in use.");
 	out_printf(o, "appliance_memory_heap_used_bytes %lu\n", (unsigned long)s->mem.used);
+	const struct { const char *name, *help; uint64_t v; } gauges[] = {
+		{ "appliance_lwip_pbuf_pool_used", "Receive pool buffers in use.", s->net.pbuf_pool_used },
+		{ "appliance_lwip_tcp_pcbs", "TCP connections (PCBs) in use.", s->net.tcp_pcbs_used },
+		{ "appliance_lwip_tcp_segs", "TCP segments queued.", s->net.tcp_segs_used },
+		{ "appliance_lwip_arp_queued", "Packets waiting for ARP.", s->net.arp_queue_used },
+		{ "appliance_lwip_heap_used_bytes", "lwIP heap in use.", s->net.heap_used },
+	};
+	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++) {
+		metric_head(o, gauges[i].name, "gauge", gauges[i].help);
+		out_printf(o, "%s %lu\n", gauges[i].name, (unsigned long)gauges[i].v);
+	}
 }
 
 void render_job(struct outbuf *o, const struct job_info *j)

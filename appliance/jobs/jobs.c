@@ -17,12 +17,18 @@ struct job_task {
 	uint64_t lo, hi;        /* this task's range of candidates */
 };
 
+#define JOB_F_CANCEL   1
+#define JOB_F_COMPLETE 2
+
 struct job {
 	struct job_info info;   /* written by the BSP only */
 	bool used;              /* slot taken (BSP only) */
 	volatile int started;   /* a task began: QUEUED -> RUNNING (atomic) */
-	volatile int cancel;    /* set by the BSP, read by the tasks */
-	volatile int complete;  /* set by the last task (release) */
+	/* JOB_F_CANCEL (set by the BSP, read by the tasks) and JOB_F_COMPLETE
+	 * (set by the last task, release), each set by a CAS that fails once
+	 * the other is there: a cancel that comes after the last task is
+	 * refused, so a job that did all its work is never called cancelled. */
+	int flags;
 	int tasks_left;         /* atomic */
 	uint64_t end_ns;        /* written by the last task before complete */
 	job_done_fn done;
@@ -60,7 +66,7 @@ static int keep_going(void *arg)
 	struct job *j = arg;
 	if (env.yield)
 		env.yield();
-	return !__atomic_load_n(&j->cancel, __ATOMIC_RELAXED);
+	return !(__atomic_load_n(&j->flags, __ATOMIC_RELAXED) & JOB_F_CANCEL);
 }
 
 static void task_run(struct task *t)
@@ -69,12 +75,12 @@ static void task_run(struct task *t)
 	struct job *j = jt->job;
 	__atomic_store_n(&j->started, 1, __ATOMIC_RELAXED);
 	uint64_t r = 0;
-	if (!__atomic_load_n(&j->cancel, __ATOMIC_RELAXED))
+	if (!(__atomic_load_n(&j->flags, __ATOMIC_RELAXED) & JOB_F_CANCEL))
 		r = count_primes_range(jt->lo, jt->hi, keep_going, j);
 	j->partial[env.core_index()] += r;
 	if (__atomic_sub_fetch(&j->tasks_left, 1, __ATOMIC_ACQ_REL) == 0) {
 		j->end_ns = env.now_ns();
-		__atomic_store_n(&j->complete, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_or(&j->flags, JOB_F_COMPLETE, __ATOMIC_RELEASE);
 		env.kick();
 	}
 }
@@ -147,8 +153,9 @@ enum job_err jobs_submit(const struct job_spec *spec, uint64_t submitted_ns, job
 static void fill_live(const struct job *j, struct job_info *info)
 {
 	*info = j->info;
-	bool cancelled = __atomic_load_n(&j->cancel, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&j->complete, __ATOMIC_ACQUIRE)) {
+	int flags = __atomic_load_n(&j->flags, __ATOMIC_ACQUIRE);
+	bool cancelled = flags & JOB_F_CANCEL;
+	if (flags & JOB_F_COMPLETE) {
 		info->elapsed_ns = j->end_ns - j->info.submitted_ns;
 		info->state = cancelled ? JOB_CANCELLED : JOB_DONE;
 		if (!cancelled) {
@@ -170,7 +177,7 @@ void jobs_poll(void)
 {
 	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++) {
 		struct job *j = &inflight[i];
-		if (!j->used || !__atomic_load_n(&j->complete, __ATOMIC_ACQUIRE))
+		if (!j->used || !(__atomic_load_n(&j->flags, __ATOMIC_ACQUIRE) & JOB_F_COMPLETE))
 			continue;
 		struct job_info info;
 		fill_live(j, &info);
@@ -200,13 +207,13 @@ int jobs_cancel(uint64_t id, struct job_info *info)
 		struct job *j = &inflight[i];
 		if (!j->used || j->info.id != id)
 			continue;
-		if (__atomic_load_n(&j->complete, __ATOMIC_ACQUIRE)) {
-			fill_live(j, info);     /* ended; jobs_poll will file it */
-			return 1;
-		}
-		int already = __atomic_exchange_n(&j->cancel, 1, __ATOMIC_RELAXED);
+		int f = __atomic_load_n(&j->flags, __ATOMIC_ACQUIRE);
+		while (!(f & (JOB_F_CANCEL | JOB_F_COMPLETE)) &&
+		       !__atomic_compare_exchange_n(&j->flags, &f, f | JOB_F_CANCEL, false,
+						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			;       /* f was reloaded: try again unless it ended meanwhile */
 		fill_live(j, info);
-		return already ? 1 : 0;
+		return f & (JOB_F_CANCEL | JOB_F_COMPLETE) ? 1 : 0;
 	}
 	return jobs_get(id, info) ? 1 : -1;
 }

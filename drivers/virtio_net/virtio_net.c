@@ -70,7 +70,10 @@
 
 #define RXQ                     0
 #define TXQ                     1
-#define RING_SIZE               64
+/* 256 receive buffers take a burst of a few hundred requests in flight;
+ * 128 transmit buffers take their replies (QEMU frees them at once). */
+#define RX_RING_SIZE            256
+#define TX_RING_SIZE            128
 #define BUF_SIZE                2048
 #define NET_HDR_SIZE            12      /* virtio_net_hdr with num_buffers (VERSION_1) */
 
@@ -85,7 +88,7 @@ struct vnet {
 	bool has_status;
 	struct virtq q[2];
 	volatile uint16_t *qnotify[2];
-	uint8_t *bufs[2];               /* RING_SIZE buffers per queue, by desc id */
+	uint8_t *bufs[2];               /* a buffer per descriptor, by desc id */
 };
 
 static struct vnet vnet;
@@ -146,7 +149,7 @@ static bool setup_queue(struct vnet *v, int qi, uint16_t msix)
 	uint16_t max = r16(v->common, COMMON_Q_SIZE);
 	if (max == 0)
 		return false;
-	uint16_t size = RING_SIZE;
+	uint16_t size = qi == RXQ ? RX_RING_SIZE : TX_RING_SIZE;
 	while (size > max)
 		size /= 2;
 	void *mem = kmalloc_aligned(virtq_mem_size(size), 4096);

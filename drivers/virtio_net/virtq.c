@@ -5,6 +5,11 @@
  * their own kind). */
 #include "virtq.h"
 
+/* A free descriptor's .next carries this bit (sizes are at most 256), so
+ * an id the device hands back can be checked: one it does not hold is
+ * refused, never freed or re-queued twice. */
+#define DESC_FREE 0x8000
+
 static size_t align4(size_t x)
 {
 	return (x + 3) & ~(size_t)3;
@@ -33,7 +38,7 @@ int virtq_init(struct virtq *q, uint16_t size, void *mem)
 						   sizeof(struct virtq_avail) +
 						   sizeof(uint16_t) * (size + 1u)));
 	for (uint16_t i = 0; i < size; i++)
-		q->desc[i].next = (uint16_t)(i + 1);
+		q->desc[i].next = (uint16_t)((i + 1) | DESC_FREE);
 	q->free_head = 0;
 	q->num_free = size;
 	q->last_used = 0;
@@ -54,7 +59,7 @@ int virtq_add(struct virtq *q, uint64_t addr, uint32_t len, bool device_writes)
 	if (q->num_free == 0)
 		return -1;
 	uint16_t id = q->free_head;
-	q->free_head = q->desc[id].next;
+	q->free_head = q->desc[id].next & ~DESC_FREE;
 	q->num_free--;
 	q->desc[id].addr = addr;
 	q->desc[id].len = len;
@@ -91,8 +96,9 @@ bool virtq_get(struct virtq *q, uint16_t *id, uint32_t *len)
 	uint32_t got = e->id;
 	*len = e->len;
 	q->last_used++;
-	if (got >= q->size) {
-		/* A device that hands back an id it never got: skip it. */
+	if (got >= q->size || (q->desc[got].next & DESC_FREE)) {
+		/* A device that hands back an id it never got, or one it gave
+		 * back already (now free): skip it. */
 		*id = 0xffff;
 		return true;
 	}
@@ -102,7 +108,9 @@ bool virtq_get(struct virtq *q, uint16_t *id, uint32_t *len)
 
 void virtq_free(struct virtq *q, uint16_t id)
 {
-	q->desc[id].next = q->free_head;
+	if (q->desc[id].next & DESC_FREE)
+		return;         /* free already: counted once */
+	q->desc[id].next = q->free_head | DESC_FREE;
 	q->free_head = id;
 	q->num_free++;
 }

@@ -22,7 +22,9 @@ typedef int64_t ssize_t;
 #define X32_F "x"
 #define SZT_F "zu"
 
+#ifndef BYTE_ORDER             /* a host build (unit tests) has it from libc */
 #define BYTE_ORDER LITTLE_ENDIAN
+#endif
 #define LWIP_PLATFORM_BYTESWAP 1
 #define LWIP_PLATFORM_HTONS(x) __builtin_bswap16(x)
 #define LWIP_PLATFORM_HTONL(x) __builtin_bswap32(x)

@@ -68,3 +68,54 @@ def tcp_exchange(port, data, timeout=20, host="127.0.0.1"):
         pass
     s.close()
     return out
+
+
+class TapNamespace:
+    """A network namespace with a tap device (host side 10.77.0.1/24) that
+    this test creates and removes; QEMU runs inside it. Raises the runner's
+    Skip (given as skip) where namespaces or taps cannot be made."""
+
+    def __init__(self, skip):
+        import os
+        self.ns = "appl-test-%d" % os.getpid()
+        self.skip = skip
+
+    def sh(self, *cmd, check=True):
+        import subprocess
+        return subprocess.run(list(cmd), capture_output=True, text=True, check=check, timeout=60)
+
+    def run(self, *cmd, check=False, timeout=60):
+        import subprocess
+        return subprocess.run(["ip", "netns", "exec", self.ns] + list(cmd), capture_output=True,
+                              text=True, check=check, timeout=timeout)
+
+    def __enter__(self):
+        import os
+        import shutil
+        if os.geteuid() != 0 or not shutil.which("ip"):
+            raise self.skip("needs root and iproute2 to create a network namespace")
+        r = self.sh("ip", "netns", "add", self.ns, check=False)
+        if r.returncode != 0:
+            raise self.skip("cannot create a network namespace: " + r.stderr.strip())
+        try:
+            r = self.run("ip", "tuntap", "add", "tap0", "mode", "tap")
+            if r.returncode != 0:
+                raise self.skip("cannot create a tap device: " + r.stderr.strip())
+            self.run("ip", "addr", "add", "10.77.0.1/24", "dev", "tap0", check=True)
+            self.run("ip", "link", "set", "tap0", "up", check=True)
+            self.run("ip", "link", "set", "lo", "up", check=True)
+        except BaseException:
+            self.sh("ip", "netns", "del", self.ns, check=False)
+            raise
+        return self
+
+    def net_args(self, mac="52:54:00:77:00:02"):
+        return ["-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no",
+                "-device", "virtio-net-pci,netdev=n0,romfile=,mac=" + mac]
+
+    def vm_inside(self, vm):
+        vm.args = ["ip", "netns", "exec", self.ns] + vm.args
+        return vm
+
+    def __exit__(self, *exc):
+        self.sh("ip", "netns", "del", self.ns, check=False)

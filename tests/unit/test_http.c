@@ -77,6 +77,9 @@ int main(void)
 		CHECK(head(h, &r) > 0 && r.auth_truncated && strlen(r.auth) == sizeof(r.auth) - 1);
 		CHECK(head("GET / HTTP/1.1\r\nAuthorization: Bearer x\r\n\r\n", &r) > 0 &&
 		      !r.auth_truncated);
+		/* "Bearer <token>\0junk" must not match by strcmp: NUL is refused. */
+		static const char nul[] = "GET / HTTP/1.1\r\nAuthorization: Bearer x\0y\r\n\r\n";
+		CHECK(http_parse_head(nul, sizeof(nul) - 1, &r) == -400);
 	}
 	char *big = malloc(HTTP_HEAD_MAX + 100);
 	memset(big, 'a', HTTP_HEAD_MAX + 100);

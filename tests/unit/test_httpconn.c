@@ -1,0 +1,1257 @@
+/* test_httpconn.c - the HTTP/1.1 connection layer (appliance/http/http.c)
+ * against a fake lwIP raw TCP API defined here: pcbs are real struct
+ * tcp_pcb objects (tcp_sndbuf and tcp_nagle_disable read their fields),
+ * what tcp_write sends is recorded per connection, close/abort/shutdown
+ * are flags, pbufs are real single-segment struct pbuf objects whose frees
+ * are counted. The test plays lwIP: it calls the accept, recv, sent, poll
+ * and err callbacks http.c registered, the way lwIP 2.1 would, and checks
+ * the lwIP rules on the way (no use of a pcb after close/abort/error,
+ * ERR_ABRT exactly when the pcb was aborted in its callback, every pbuf
+ * freed once unless refused with ERR_MEM, the receive window given back). */
+#define _GNU_SOURCE     /* memmem */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../appliance/http/http.h"
+#include "../../kernel/console.h"
+/* glibc's headers define BYTE_ORDER too; lwip_port/arch/cc.h's own
+ * definition (the same value) would warn. */
+#undef BYTE_ORDER
+#include "lwip/pbuf.h"
+#include "lwip/tcp.h"
+#include "check.h"
+
+#define POLLS_PER_S     2       /* as in http.c: tcp_poll interval 1 = 500 ms */
+#define HTTP_LINGER_S   2       /* as in http.c */
+#define FULL_SNDBUF     TCP_SND_BUF
+#define MAX_FAKE        512
+
+/* ---- the fake lwIP -------------------------------------------------- */
+
+const ip_addr_t ip_addr_any = { 0 };
+
+struct fconn {
+	struct tcp_pcb *pcb;
+	void *arg;
+	tcp_recv_fn recv;
+	tcp_sent_fn sent;
+	tcp_poll_fn poll;
+	u8_t poll_interval;
+	tcp_err_fn err;
+	char *out;              /* everything tcp_write took */
+	size_t out_len, out_cap;
+	size_t unacked;         /* written, not yet acknowledged by the "client" */
+	size_t delivered;       /* bytes handed to the recv callback and kept */
+	size_t recved;          /* tcp_recved total */
+	int outputs;
+	bool closed;            /* tcp_close succeeded */
+	bool aborted;           /* tcp_abort */
+	bool dead;              /* lwIP freed it (reset): err callback called */
+	bool shut_tx, shut_rx;
+	bool fin_sent;          /* the client half-closed */
+	bool late_rst;          /* data came after tcp_close: lwIP would reset */
+	int fail_close;         /* next tcp_close calls fail (ERR_MEM) */
+	int fail_write;         /* next tcp_write calls fail (ERR_MEM) */
+	int fail_shutdown;
+};
+
+static struct fconn fakes[MAX_FAKE];
+static int nfakes;
+static struct tcp_pcb *listen_pcb;
+static tcp_accept_fn accept_fn;
+static void *listen_arg;
+static int misuse;              /* calls on a pcb lwIP no longer lets the app use */
+static int nkprintf;
+
+static struct fconn *fc_of(struct tcp_pcb *pcb)
+{
+	for (int i = 0; i < nfakes; i++)
+		if (fakes[i].pcb == pcb)
+			return &fakes[i];
+	return NULL;
+}
+
+/* Calls that are only legal on a live pcb the app still owns. */
+static struct fconn *live(struct tcp_pcb *pcb, const char *what)
+{
+	struct fconn *f = fc_of(pcb);
+	if (!f || f->closed || f->aborted || f->dead) {
+		misuse++;
+		fprintf(stderr, "  misuse: %s on a %s pcb\n", what,
+			!f ? "unknown" : f->dead ? "freed (reset)" : f->aborted ? "aborted" : "closed");
+		return NULL;
+	}
+	return f;
+}
+
+int kprintf(const char *fmt, ...)
+{
+	(void)fmt;
+	nkprintf++;
+	return 0;
+}
+
+struct tcp_pcb *tcp_new_ip_type(u8_t type)
+{
+	(void)type;
+	listen_pcb = calloc(1, sizeof(struct tcp_pcb));
+	return listen_pcb;
+}
+
+err_t tcp_bind(struct tcp_pcb *pcb, const ip_addr_t *ipaddr, u16_t port)
+{
+	(void)ipaddr;
+	CHECK(pcb == listen_pcb && port == 80);
+	return ERR_OK;
+}
+
+struct tcp_pcb *tcp_listen_with_backlog(struct tcp_pcb *pcb, u8_t backlog)
+{
+	(void)backlog;
+	return pcb;
+}
+
+struct tcp_pcb *tcp_listen_with_backlog_and_err(struct tcp_pcb *pcb, u8_t backlog, err_t *err)
+{
+	if (err)
+		*err = ERR_OK;
+	return tcp_listen_with_backlog(pcb, backlog);
+}
+
+void tcp_accept(struct tcp_pcb *pcb, tcp_accept_fn accept)
+{
+	CHECK(pcb == listen_pcb);
+	accept_fn = accept;
+}
+
+void tcp_arg(struct tcp_pcb *pcb, void *arg)
+{
+	if (pcb == listen_pcb) {
+		listen_arg = arg;
+		return;
+	}
+	struct fconn *f = live(pcb, "tcp_arg");
+	if (f)
+		f->arg = arg;
+}
+
+void tcp_recv(struct tcp_pcb *pcb, tcp_recv_fn recv)
+{
+	struct fconn *f = live(pcb, "tcp_recv");
+	if (f)
+		f->recv = recv;
+}
+
+void tcp_sent(struct tcp_pcb *pcb, tcp_sent_fn sent)
+{
+	struct fconn *f = live(pcb, "tcp_sent");
+	if (f)
+		f->sent = sent;
+}
+
+void tcp_poll(struct tcp_pcb *pcb, tcp_poll_fn poll, u8_t interval)
+{
+	struct fconn *f = live(pcb, "tcp_poll");
+	if (f) {
+		f->poll = poll;
+		f->poll_interval = interval;
+	}
+}
+
+void tcp_err(struct tcp_pcb *pcb, tcp_err_fn err)
+{
+	struct fconn *f = live(pcb, "tcp_err");
+	if (f)
+		f->err = err;
+}
+
+err_t tcp_write(struct tcp_pcb *pcb, const void *data, u16_t len, u8_t flags)
+{
+	struct fconn *f = live(pcb, "tcp_write");
+	if (!f)
+		return ERR_CONN;
+	CHECK(flags & TCP_WRITE_FLAG_COPY);     /* the buffer is freed once written */
+	if (f->shut_tx) {
+		misuse++;
+		fprintf(stderr, "  misuse: tcp_write after shutdown\n");
+		return ERR_CONN;
+	}
+	if (f->fail_write) {
+		f->fail_write--;
+		return ERR_MEM;
+	}
+	if (len > pcb->snd_buf)
+		return ERR_MEM; /* as lwIP: more than the send buffer takes */
+	if (f->out_len + len + 1 > f->out_cap) {
+		f->out_cap = (f->out_len + len + 1) * 2;
+		f->out = realloc(f->out, f->out_cap);
+	}
+	memcpy(f->out + f->out_len, data, len);
+	f->out_len += len;
+	f->out[f->out_len] = '\0';     /* for strstr in the checks */
+	f->unacked += len;
+	pcb->snd_buf = (tcpwnd_size_t)(pcb->snd_buf - len);
+	return ERR_OK;
+}
+
+err_t tcp_output(struct tcp_pcb *pcb)
+{
+	struct fconn *f = live(pcb, "tcp_output");
+	if (f)
+		f->outputs++;
+	return ERR_OK;
+}
+
+void tcp_recved(struct tcp_pcb *pcb, u16_t len)
+{
+	struct fconn *f = live(pcb, "tcp_recved");
+	if (f)
+		f->recved += len;
+}
+
+err_t tcp_close(struct tcp_pcb *pcb)
+{
+	struct fconn *f = live(pcb, "tcp_close");
+	if (!f)
+		return ERR_OK;
+	if (f->fail_close) {
+		f->fail_close--;
+		return ERR_MEM;
+	}
+	f->closed = true;
+	return ERR_OK;
+}
+
+void tcp_abort(struct tcp_pcb *pcb)
+{
+	struct fconn *f = live(pcb, "tcp_abort");
+	if (!f)
+		return;
+	f->aborted = true;
+	/* lwIP calls the error callback of an aborted pcb. */
+	if (f->err)
+		f->err(f->arg, ERR_ABRT);
+}
+
+err_t tcp_shutdown(struct tcp_pcb *pcb, int shut_rx, int shut_tx)
+{
+	struct fconn *f = live(pcb, "tcp_shutdown");
+	if (!f)
+		return ERR_CONN;
+	if (f->fail_shutdown) {
+		f->fail_shutdown--;
+		return ERR_MEM;
+	}
+	if (shut_rx && shut_tx) {
+		f->closed = true;
+		return ERR_OK;
+	}
+	f->shut_rx |= shut_rx != 0;
+	f->shut_tx |= shut_tx != 0;
+	return ERR_OK;
+}
+
+/* pbufs: real struct pbuf, one segment, frees counted. */
+struct tpbuf {
+	struct pbuf p;          /* first: the pointer http.c gets */
+	int frees;
+	char *data;
+	struct tpbuf *next_all;
+};
+
+static struct tpbuf *all_pbufs;
+static int pbuf_frees, pbuf_bad_frees;
+
+static struct pbuf *mkpbuf(const char *data, size_t len)
+{
+	struct tpbuf *t = calloc(1, sizeof(*t));
+	t->data = malloc(len ? len : 1);
+	memcpy(t->data, data, len);
+	t->p.payload = t->data;
+	t->p.tot_len = t->p.len = (u16_t)len;
+	t->p.ref = 1;
+	t->next_all = all_pbufs;
+	all_pbufs = t;
+	return &t->p;
+}
+
+static struct tpbuf *tp_of(struct pbuf *p)
+{
+	for (struct tpbuf *t = all_pbufs; t; t = t->next_all)
+		if (&t->p == p)
+			return t;
+	return NULL;
+}
+
+u8_t pbuf_free(struct pbuf *p)
+{
+	struct tpbuf *t = tp_of(p);
+	if (!t || t->frees) {
+		pbuf_bad_frees++;
+		fprintf(stderr, "  pbuf_free: %s\n", t ? "double free" : "unknown pbuf");
+		return 0;
+	}
+	t->frees++;
+	pbuf_frees++;
+	return 1;
+}
+
+u16_t pbuf_copy_partial(const struct pbuf *p, void *dataptr, u16_t len, u16_t offset)
+{
+	u16_t copied = 0;
+	for (const struct pbuf *q = p; q && len; q = q->next) {
+		if (offset >= q->len) {
+			offset = (u16_t)(offset - q->len);
+			continue;
+		}
+		u16_t n = (u16_t)(q->len - offset);
+		if (n > len)
+			n = len;
+		memcpy((char *)dataptr + copied, (const char *)q->payload + offset, n);
+		copied = (u16_t)(copied + n);
+		len = (u16_t)(len - n);
+		offset = 0;
+	}
+	return copied;
+}
+
+/* ---- playing lwIP and the client ------------------------------------ */
+
+static bool gone(const struct fconn *f)
+{
+	return f->closed || f->aborted || f->dead;
+}
+
+/* A new connection, as lwIP hands it to the accept callback. */
+static struct fconn *client_connect_on(struct tcp_pcb *reuse, err_t *accept_rc)
+{
+	if (nfakes >= MAX_FAKE) {
+		fprintf(stderr, "  test: too many fake connections\n");
+		abort();
+	}
+	struct fconn *f = &fakes[nfakes++];
+	memset(f, 0, sizeof(*f));
+	if (reuse) {
+		/* lwIP's pools hand out a freed pcb's memory again. */
+		struct fconn *old = fc_of(reuse);
+		if (old)
+			old->pcb = NULL;
+		memset(reuse, 0, sizeof(*reuse));
+		f->pcb = reuse;
+	} else {
+		f->pcb = calloc(1, sizeof(struct tcp_pcb));
+	}
+	f->pcb->snd_buf = FULL_SNDBUF;
+	f->pcb->state = ESTABLISHED;
+	f->out_cap = 4096;
+	f->out = calloc(1, f->out_cap);
+	err_t rc = accept_fn(listen_arg, f->pcb, ERR_OK);
+	if (accept_rc)
+		*accept_rc = rc;
+	/* lwIP's rule: ERR_ABRT if and only if the pcb was aborted. */
+	CHECK((rc == ERR_ABRT) == f->aborted);
+	if (rc == ERR_OK) {
+		CHECK(f->recv && f->sent && f->poll && f->err && f->arg);
+		CHECK(f->poll_interval == 1);
+		CHECK(tcp_nagle_disabled(f->pcb));
+	}
+	return f;
+}
+
+static struct fconn *client_connect(err_t *accept_rc)
+{
+	return client_connect_on(NULL, accept_rc);
+}
+
+/* After any callback: ERR_ABRT exactly when this callback aborted the pcb. */
+static void check_abrt(struct fconn *f, bool aborted_before, err_t rc)
+{
+	CHECK((rc == ERR_ABRT) == (f->aborted && !aborted_before));
+}
+
+/* The client sends len bytes in one segment. Returns the recv callback's
+ * result; with ERR_MEM lwIP keeps the pbuf (*kept, to offer it again). */
+static err_t deliver_pbuf(struct fconn *f, struct pbuf *p)
+{
+	struct tpbuf *t = tp_of(p);
+	size_t len = p->tot_len;
+	if (gone(f) || !f->recv) {
+		/* Data on a pcb the app closed: lwIP answers with a reset
+		 * (tcp_in.c, TF_RXCLOSED), and the client may lose the answer. */
+		if (f->closed && !f->aborted && !f->dead)
+			f->late_rst = true;
+		pbuf_free(p);
+		return ERR_OK;
+	}
+	int frees = t->frees;
+	size_t recved = f->recved;
+	bool ab = f->aborted;
+	err_t rc = f->recv(f->arg, f->pcb, p, ERR_OK);
+	check_abrt(f, ab, rc);
+	if (rc == ERR_MEM) {
+		CHECK(t->frees == frees);       /* lwIP keeps it: not freed */
+		CHECK(f->recved == recved);
+	} else {
+		CHECK(rc == ERR_OK || rc == ERR_ABRT);
+		CHECK(t->frees == frees + 1);   /* freed exactly once */
+		/* The receive window is given back for every byte taken. */
+		if (!gone(f))
+			CHECK(f->recved == recved + len);
+		f->delivered += len;
+	}
+	return rc;
+}
+
+static err_t sendn(struct fconn *f, const char *data, size_t len)
+{
+	return deliver_pbuf(f, mkpbuf(data, len));
+}
+
+static err_t sends(struct fconn *f, const char *s)
+{
+	return sendn(f, s, strlen(s));
+}
+
+/* The client half-closes: lwIP calls recv with p == NULL. */
+static void fin(struct fconn *f)
+{
+	f->fin_sent = true;
+	if (gone(f) || !f->recv)
+		return;
+	bool ab = f->aborted;
+	err_t rc = f->recv(f->arg, f->pcb, NULL, ERR_OK);
+	check_abrt(f, ab, rc);
+}
+
+/* The client acknowledges n bytes (all unacknowledged ones if n == 0). */
+static void ack(struct fconn *f, size_t n)
+{
+	if (!n || n > f->unacked)
+		n = f->unacked;
+	if (gone(f) || !n)
+		return;
+	f->unacked -= n;
+	f->pcb->snd_buf = (tcpwnd_size_t)(f->pcb->snd_buf + n);
+	bool ab = f->aborted;
+	err_t rc = f->sent(f->arg, f->pcb, (u16_t)n);
+	check_abrt(f, ab, rc);
+}
+
+static void poll1(struct fconn *f)
+{
+	if (gone(f) || !f->poll)
+		return;
+	bool ab = f->aborted;
+	err_t rc = f->poll(f->arg, f->pcb);
+	check_abrt(f, ab, rc);
+}
+
+static void polls(struct fconn *f, int n)
+{
+	while (n-- > 0)
+		poll1(f);
+}
+
+/* The client resets: lwIP frees the pcb, then calls the error callback. */
+static void reset(struct fconn *f)
+{
+	if (gone(f))
+		return;
+	f->dead = true;
+	if (f->err)
+		f->err(f->arg, ERR_RST);
+}
+
+/* ---- reading the answers -------------------------------------------- */
+
+struct answer {
+	int status;
+	bool keep_alive, close;
+	long clen;
+	char ctype[64];
+	char body[4096];
+};
+
+/* Parses every complete answer written on f; *rest gets the number of
+ * bytes after the last complete one (a partly sent answer). -1 if some
+ * answer is not well formed. */
+static int answers(const struct fconn *f, struct answer *a, int max, size_t *rest)
+{
+	size_t pos = 0;
+	int n = 0;
+	while (pos < f->out_len) {
+		const char *s = f->out + pos;
+		size_t left = f->out_len - pos;
+		const char *end = memmem(s, left, "\r\n\r\n", 4);
+		if (!end)
+			break;
+		size_t hl = (size_t)(end - s) + 4;
+		char head[1024];
+		if (hl >= sizeof(head))
+			return -1;
+		memcpy(head, s, hl);
+		head[hl] = '\0';
+		struct answer x = { 0 };
+		x.clen = -1;
+		if (sscanf(head, "HTTP/1.1 %d ", &x.status) != 1)
+			return -1;
+		const char *h = strstr(head, "\r\nContent-Length: ");
+		if (!h)
+			return -1;
+		x.clen = strtol(h + 18, NULL, 10);
+		h = strstr(head, "\r\nContent-Type: ");
+		if (h)
+			sscanf(h + 16, "%63[^\r]", x.ctype);
+		x.keep_alive = strstr(head, "\r\nConnection: keep-alive\r\n") != NULL;
+		x.close = strstr(head, "\r\nConnection: close\r\n") != NULL;
+		if (x.keep_alive == x.close)
+			return -1;
+		if (left < hl + (size_t)x.clen)
+			break;
+		if ((size_t)x.clen >= sizeof(x.body))
+			return -1;
+		memcpy(x.body, s + hl, (size_t)x.clen);
+		x.body[x.clen] = '\0';
+		if (n < max)
+			a[n] = x;
+		n++;
+		pos += hl + (size_t)x.clen;
+	}
+	if (rest)
+		*rest = f->out_len - pos;
+	return n;
+}
+
+static int nanswers(const struct fconn *f)
+{
+	static struct answer a[64];
+	size_t rest;
+	int n = answers(f, a, 64, &rest);
+	return rest ? -1 : n;
+}
+
+/* ---- the handlers --------------------------------------------------- */
+
+static int req_calls, poll_calls;
+static struct http_conn_ref last_ref;
+static char last_path[256];
+static struct http_conn_ref defer_ref;
+static uint64_t defer_tag, next_tag = 100, last_poll_tag;
+static bool answer_in_poll;
+static size_t big_len = 3000;
+
+static void on_request(struct http_conn_ref ref, const struct http_req *r, const char *body,
+		       size_t len)
+{
+	req_calls++;
+	last_ref = ref;
+	snprintf(last_path, sizeof(last_path), "%s", r->path);
+	if (!strcmp(r->method, "POST") && r->content_length < 0) {
+		/* As api.c: a body needs Content-Length. */
+		http_respond_error(ref, 411, "a request body needs Content-Length", NULL);
+		return;
+	}
+	if (!strcmp(r->path, "/defer")) {
+		defer_ref = ref;
+		defer_tag = next_tag++;
+		http_defer(ref, defer_tag);
+		return;
+	}
+	if (!strcmp(r->path, "/big")) {
+		char *b = malloc(big_len);
+		for (size_t i = 0; i < big_len; i++)
+			b[i] = (char)('a' + i % 26);
+		http_respond(ref, 200, "text/plain", b, big_len, NULL);
+		free(b);
+		return;
+	}
+	char out[512];
+	int n = snprintf(out, sizeof(out), "%s %s %zu:%.*s", r->method, r->path, len, (int)len,
+			 body);
+	http_respond(ref, 200, "text/plain", out, (size_t)n, "X-Test: 1\r\n");
+}
+
+static void on_deferred_poll(struct http_conn_ref ref, uint64_t tag)
+{
+	poll_calls++;
+	last_poll_tag = tag;
+	if (answer_in_poll && http_deferred(ref, tag))
+		http_respond(ref, 200, "text/plain", "late", 4, NULL);
+}
+
+static const struct http_handlers handlers = { on_request, on_deferred_poll };
+
+static struct http_stats st(void)
+{
+	struct http_stats s;
+	http_stats(&s);
+	return s;
+}
+
+/* ---- the tests ------------------------------------------------------ */
+
+#define GET(path) "GET " path " HTTP/1.1\r\nHost: x\r\n\r\n"
+
+static void test_keepalive(void)
+{
+	uint32_t open0 = st().open;
+	struct fconn *f = client_connect(NULL);
+	CHECK(st().open == open0 + 1);
+	CHECK(sends(f, GET("/hello")) == ERR_OK);
+	struct answer a[4];
+	size_t rest;
+	CHECK(answers(f, a, 4, &rest) == 1 && rest == 0);
+	CHECK(a[0].status == 200 && a[0].keep_alive && !strcmp(a[0].body, "GET /hello 0:"));
+	CHECK(a[0].clen == (long)strlen("GET /hello 0:"));
+	CHECK(!strcmp(a[0].ctype, "text/plain"));
+	CHECK(strstr(f->out, "\r\nX-Test: 1\r\n"));
+	CHECK(!strncmp(f->out, "HTTP/1.1 200 OK\r\n", 17));
+	CHECK(f->outputs > 0);
+	CHECK(!gone(f) && !f->shut_tx);
+	/* A second request on the same connection. */
+	CHECK(sends(f, "POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello") == ERR_OK);
+	CHECK(answers(f, a, 4, &rest) == 2 && rest == 0);
+	CHECK(a[1].status == 200 && a[1].keep_alive && !strcmp(a[1].body, "POST /p 5:hello"));
+	CHECK(!gone(f));
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+	CHECK(st().open == open0);
+}
+
+static void test_pipelining(void)
+{
+	const char *three = GET("/a") "POST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz" GET("/c");
+	const char *want[3] = { "GET /a 0:", "POST /b 3:xyz", "GET /c 0:" };
+	struct answer a[8];
+	size_t rest;
+
+	/* All three in one segment. */
+	struct fconn *f = client_connect(NULL);
+	int calls = req_calls;
+	sends(f, three);
+	CHECK(req_calls == calls + 3);
+	CHECK(answers(f, a, 8, &rest) == 3 && rest == 0);
+	for (int i = 0; i < 3; i++)
+		CHECK(a[i].status == 200 && a[i].keep_alive && !strcmp(a[i].body, want[i]));
+	CHECK(!gone(f));
+	fin(f);
+	CHECK(f->closed);
+
+	/* Split at every byte boundary into two segments, and byte by byte. */
+	size_t len = strlen(three);
+	for (size_t cut = 1; cut < len; cut++) {
+		f = client_connect(NULL);
+		sendn(f, three, cut);
+		sendn(f, three + cut, len - cut);
+		int n = answers(f, a, 8, &rest);
+		bool ok = n == 3 && rest == 0;
+		for (int i = 0; ok && i < 3; i++)
+			ok = a[i].status == 200 && !strcmp(a[i].body, want[i]);
+		CHECK(ok);
+		if (!ok)
+			fprintf(stderr, "  split at %zu: %d answers\n", cut, n);
+		fin(f);
+		CHECK(f->closed && !f->aborted);
+	}
+	f = client_connect(NULL);
+	for (size_t i = 0; i < len; i++)
+		sendn(f, three + i, 1);
+	CHECK(answers(f, a, 8, &rest) == 3 && rest == 0);
+	CHECK(!strcmp(a[1].body, "POST /b 3:xyz") && !strcmp(a[2].body, "GET /c 0:"));
+	/* Bare LF line ends. */
+	sends(f, "GET /lf HTTP/1.1\nHost: x\n\n");
+	CHECK(answers(f, a, 8, &rest) == 4 && !strcmp(a[3].body, "GET /lf 0:"));
+	fin(f);
+	CHECK(f->closed);
+}
+
+static void test_connection_close(void)
+{
+	struct answer a[4];
+	size_t rest;
+	struct fconn *f = client_connect(NULL);
+	sends(f, "GET /x HTTP/1.1\r\nConnection: close\r\n\r\n");
+	CHECK(answers(f, a, 4, &rest) == 1 && rest == 0);
+	CHECK(a[0].status == 200 && a[0].close && !strcmp(a[0].body, "GET /x 0:"));
+	CHECK(f->closed && !f->aborted);
+
+	f = client_connect(NULL);
+	sends(f, "GET /ten HTTP/1.0\r\n\r\n");
+	CHECK(answers(f, a, 4, &rest) == 1 && rest == 0);
+	CHECK(a[0].status == 200 && a[0].close && !strcmp(a[0].body, "GET /ten 0:"));
+	CHECK(f->closed && !f->aborted);
+
+	/* HTTP/1.0 asking for keep-alive stays open. */
+	f = client_connect(NULL);
+	sends(f, "GET /ka HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+	CHECK(answers(f, a, 4, &rest) == 1 && a[0].keep_alive);
+	CHECK(!gone(f));
+	/* A close request after a keep-alive one, pipelined: both answered. */
+	sends(f, GET("/one") "GET /two HTTP/1.1\r\nConnection: close\r\n\r\n");
+	CHECK(answers(f, a, 4, &rest) == 3 && rest == 0);
+	CHECK(a[1].keep_alive && a[2].close && !strcmp(a[2].body, "GET /two 0:"));
+	CHECK(f->closed && !f->aborted);
+
+	/* Close with a large answer and a small send buffer: closed only
+	 * once the last byte is written. */
+	f = client_connect(NULL);
+	f->pcb->snd_buf = 500;
+	big_len = 3000;
+	sends(f, "GET /big HTTP/1.1\r\nConnection: close\r\n\r\n");
+	CHECK(f->out_len == 500 && !gone(f));
+	for (int i = 0; i < 20 && !gone(f); i++)
+		ack(f, 0);
+	CHECK(answers(f, a, 4, &rest) == 1 && rest == 0 && a[0].close && a[0].clen == 3000);
+	CHECK(f->closed && !f->aborted);
+}
+
+static void test_half_close(void)
+{
+	struct answer a[8];
+	size_t rest;
+
+	/* Three pipelined requests, then FIN. */
+	struct fconn *f = client_connect(NULL);
+	sends(f, GET("/1") GET("/2") GET("/3"));
+	fin(f);
+	CHECK(answers(f, a, 8, &rest) == 3 && rest == 0);
+	CHECK(!strcmp(a[2].body, "GET /3 0:"));
+	CHECK(f->closed && !f->aborted);
+
+	/* The same while the first answer waits for the send buffer: the
+	 * FIN does not cut the answers short. */
+	f = client_connect(NULL);
+	f->pcb->snd_buf = 100;
+	sends(f, GET("/big") GET("/2") GET("/3"));
+	fin(f);
+	CHECK(!gone(f));
+	for (int i = 0; i < 200 && !gone(f); i++)
+		ack(f, 0);
+	CHECK(answers(f, a, 8, &rest) == 3 && rest == 0);
+	CHECK(a[0].clen == (long)big_len && !strcmp(a[1].body, "GET /2 0:") &&
+	      !strcmp(a[2].body, "GET /3 0:"));
+	CHECK(f->closed && !f->aborted);
+
+	/* FIN with a partial request left: nothing to answer, closed. */
+	f = client_connect(NULL);
+	sends(f, GET("/1") "GET /par");
+	fin(f);
+	CHECK(nanswers(f) == 1);
+	CHECK(f->closed && !f->aborted);
+
+	/* FIN while a deferred answer is pending, with a request behind it. */
+	f = client_connect(NULL);
+	int calls = req_calls;
+	sends(f, GET("/defer") GET("/after"));
+	CHECK(req_calls == calls + 1);
+	struct http_conn_ref ref = defer_ref;
+	uint64_t tag = defer_tag;
+	CHECK(http_deferred(ref, tag));
+	CHECK(!http_deferred(ref, tag + 1));
+	fin(f);
+	CHECK(!gone(f) && f->out_len == 0);
+	int pc = poll_calls;
+	polls(f, 3);
+	CHECK(poll_calls == pc + 3 && last_poll_tag == tag);
+	CHECK(!gone(f));
+	http_respond(ref, 200, "text/plain", "done", 4, NULL);
+	CHECK(answers(f, a, 8, &rest) == 2 && rest == 0);
+	CHECK(a[0].status == 200 && !strcmp(a[0].body, "done"));
+	CHECK(!strcmp(a[1].body, "GET /after 0:"));
+	CHECK(req_calls == calls + 2);
+	CHECK(f->closed && !f->aborted);
+	CHECK(!http_deferred(ref, tag));
+	/* Stale now: a second answer goes nowhere. */
+	http_respond(ref, 200, "text/plain", "again", 5, NULL);
+	CHECK(nanswers(f) == 2);
+}
+
+static void test_small_sndbuf(void)
+{
+	struct answer a[8];
+	size_t rest;
+	big_len = 3000;
+	struct fconn *f = client_connect(NULL);
+	f->pcb->snd_buf = 256;
+	sends(f, GET("/big") GET("/x") GET("/y"));
+	CHECK(f->out_len == 256);
+	CHECK(answers(f, a, 8, &rest) == 0);
+	int rounds = 0;
+	while (f->unacked && rounds < 100) {
+		size_t before = f->out_len;
+		ack(f, 100);    /* partial acknowledgements too */
+		CHECK(f->out_len > before || nanswers(f) == 3);
+		rounds++;
+	}
+	CHECK(answers(f, a, 8, &rest) == 3 && rest == 0);
+	CHECK(a[0].clen == 3000 && a[0].body[2999] == (char)('a' + 2999 % 26));
+	CHECK(!strcmp(a[1].body, "GET /x 0:") && !strcmp(a[2].body, "GET /y 0:"));
+	CHECK(!gone(f));
+
+	/* Requests arriving while an answer is still going out wait for it. */
+	f->pcb->snd_buf = 0;
+	f->unacked = 0;
+	size_t base = f->out_len;
+	sends(f, GET("/big"));
+	CHECK(f->out_len == base);
+	sends(f, GET("/z"));
+	CHECK(f->out_len == base);
+	f->pcb->snd_buf = 1000;
+	ack(f, 0);              /* nothing acked: no sent callback */
+	poll1(f);               /* the poll retries the write */
+	CHECK(f->out_len == base + 1000);
+	for (int i = 0; i < 100 && f->unacked; i++)
+		ack(f, 0);
+	CHECK(nanswers(f) == 5);
+	CHECK(answers(f, a, 8, &rest) == 5 && !strcmp(a[4].body, "GET /z 0:"));
+
+	/* A refused write (no memory) is retried by the poll, and pending
+	 * output is not idleness. */
+	f->fail_write = 1000;
+	sends(f, GET("/w"));
+	CHECK(nanswers(f) == 5);
+	polls(f, HTTP_IDLE_S * POLLS_PER_S * 3);
+	CHECK(!gone(f));
+	f->fail_write = 0;
+	poll1(f);
+	CHECK(answers(f, a, 8, &rest) == 6 && rest == 0 && !strcmp(a[5].body, "GET /w 0:"));
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+}
+
+static void test_idle(void)
+{
+	int idle = HTTP_IDLE_S * POLLS_PER_S;
+	struct fconn *f = client_connect(NULL);
+	polls(f, idle - 1);
+	CHECK(!gone(f));
+	poll1(f);
+	CHECK(f->closed && !f->aborted);
+
+	/* Traffic resets the count: a request, and acknowledgements. */
+	f = client_connect(NULL);
+	polls(f, idle - 1);
+	sends(f, GET("/keep"));
+	polls(f, idle - 1);
+	CHECK(!gone(f));
+	ack(f, 0);
+	polls(f, idle - 1);
+	CHECK(!gone(f));
+	sendn(f, "GET /part", 9);       /* a partial request is traffic too */
+	polls(f, idle - 1);
+	CHECK(!gone(f));
+	poll1(f);
+	CHECK(f->closed && !f->aborted);
+
+	/* A deferred connection is not idle: deferred_poll on each poll. */
+	f = client_connect(NULL);
+	sends(f, GET("/defer"));
+	struct http_conn_ref ref = defer_ref;
+	uint64_t tag = defer_tag;
+	int pc = poll_calls;
+	polls(f, idle * 3);
+	CHECK(!gone(f));
+	CHECK(poll_calls == pc + idle * 3 && last_poll_tag == tag);
+	CHECK(http_deferred(ref, tag));
+	http_respond(ref, 202, "application/json", "{}", 2, "Location: /x\r\n");
+	struct answer a[4];
+	size_t rest;
+	CHECK(answers(f, a, 4, &rest) == 1 && a[0].status == 202 && a[0].keep_alive);
+	CHECK(!strncmp(f->out, "HTTP/1.1 202 Accepted\r\n", 23) && strstr(f->out, "Location: /x\r\n"));
+	CHECK(!http_deferred(ref, tag));
+	/* Answered: the idle count runs again, no more deferred polls. */
+	pc = poll_calls;
+	polls(f, idle - 1);
+	CHECK(!gone(f) && poll_calls == pc);
+	poll1(f);
+	CHECK(f->closed && !f->aborted);
+
+	/* A handler answering from deferred_poll. */
+	f = client_connect(NULL);
+	sends(f, GET("/defer") GET("/next"));
+	answer_in_poll = true;
+	poll1(f);
+	answer_in_poll = false;
+	CHECK(answers(f, a, 4, &rest) == 2 && !strcmp(a[0].body, "late") &&
+	      !strcmp(a[1].body, "GET /next 0:"));
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+}
+
+/* The connection refused a request: one answer, then our side shut and
+ * the rest of what the client sends dropped. */
+static void check_lingering(struct fconn *f, int status)
+{
+	struct answer a[4];
+	size_t rest;
+	CHECK(answers(f, a, 4, &rest) == 1 && rest == 0);
+	CHECK(a[0].status == status && a[0].close);
+	CHECK(!strcmp(a[0].ctype, "application/json"));
+	CHECK(!strncmp(a[0].body, "{\"error\":\"", 10) && a[0].body[a[0].clen - 2] == '}');
+	CHECK(f->shut_tx && !f->shut_rx && !gone(f));
+}
+
+static void test_refused(void)
+{
+	int calls = req_calls;
+	uint64_t bad0 = st().bad;
+	struct answer a[4];
+	size_t rest;
+
+	/* Malformed request line. */
+	struct fconn *f = client_connect(NULL);
+	sends(f, "GARBAGE\r\n\r\n");
+	check_lingering(f, 400);
+	CHECK(strstr(f->out, "HTTP/1.1 400 Bad Request\r\n"));
+	CHECK(!strcmp(answers(f, a, 4, &rest) == 1 ? a[0].body : "", "{\"error\":\"malformed request\"}\n"));
+	CHECK(st().bad == bad0 + 1);
+	/* Further requests are read and dropped, not answered. */
+	size_t rv = f->recved;
+	CHECK(sends(f, GET("/more") GET("/more")) == ERR_OK);
+	CHECK(f->recved == rv + 2 * strlen(GET("/more")));
+	CHECK(nanswers(f) == 1 && req_calls == calls);
+	CHECK(!gone(f));
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+
+	/* Malformed after a good one, pipelined: the good one answered, the
+	 * rest not. */
+	f = client_connect(NULL);
+	sends(f, GET("/ok") "GET / HTTP/1.1\r\nNoColon\r\n\r\n" GET("/never"));
+	CHECK(answers(f, a, 4, &rest) == 2 && rest == 0);
+	CHECK(a[0].status == 200 && a[1].status == 400 && a[1].close);
+	CHECK(req_calls == calls + 1);
+	CHECK(f->shut_tx && !gone(f));
+	/* Lingering ends after HTTP_LINGER_S of silence. */
+	polls(f, HTTP_LINGER_S * POLLS_PER_S - 1);
+	CHECK(!gone(f));
+	poll1(f);
+	CHECK(f->closed && !f->aborted);
+	CHECK(st().bad == bad0 + 2);
+
+	/* Body too large. */
+	calls = req_calls;
+	f = client_connect(NULL);
+	sends(f, "POST /x HTTP/1.1\r\nContent-Length: 5000\r\n\r\n");
+	check_lingering(f, 413);
+	CHECK(st().bad == bad0 + 3);
+	char body[2500];
+	memset(body, 'G', sizeof(body));
+	memcpy(body, GET("/in-body"), strlen(GET("/in-body")));
+	sendn(f, body, sizeof(body));
+	sendn(f, body, sizeof(body));
+	CHECK(nanswers(f) == 1 && req_calls == calls && !gone(f));
+	polls(f, HTTP_LINGER_S * POLLS_PER_S);
+	CHECK(f->closed && !f->aborted);
+
+	/* Chunked. */
+	f = client_connect(NULL);
+	sends(f, "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+	check_lingering(f, 411);
+	CHECK(st().bad == bad0 + 4 && req_calls == calls);
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+
+	/* Version. */
+	f = client_connect(NULL);
+	sends(f, "GET / HTTP/2.0\r\n\r\n");
+	check_lingering(f, 505);
+	CHECK(st().bad == bad0 + 5);
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+
+	/* Head too large. */
+	f = client_connect(NULL);
+	char *huge = malloc(HTTP_HEAD_MAX + 10);
+	memset(huge, 'h', HTTP_HEAD_MAX + 10);
+	memcpy(huge, "GET / HTTP/1.1\r\nX-Big: ", 23);
+	sendn(f, huge, 5000);
+	CHECK(f->out_len == 0);
+	sendn(f, huge + 5000, HTTP_HEAD_MAX + 10 - 5000);
+	check_lingering(f, 431);
+	CHECK(st().bad == bad0 + 6);
+	free(huge);
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+
+	/* A POST with a body but no Content-Length: the handler answers 411,
+	 * and the body (here shaped like a request) is not a second request
+	 * (issue 10, defect 8). */
+	calls = req_calls;
+	f = client_connect(NULL);
+	sends(f, "POST /api/jobs HTTP/1.1\r\nHost: x\r\n\r\n" GET("/smuggled"));
+	CHECK(req_calls == calls + 1 && !strcmp(last_path, "/api/jobs"));
+	check_lingering(f, 411);
+	sends(f, GET("/smuggled2"));
+	CHECK(req_calls == calls + 1 && nanswers(f) == 1);
+	/* A late answer from a handler is not written on the shut side. */
+	int mis = misuse;
+	http_respond(last_ref, 200, "text/plain", "late", 4, NULL);
+	CHECK(misuse == mis && nanswers(f) == 1);
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+	CHECK(st().bad == bad0 + 6);    /* the handler's refusal is its own to count */
+
+	/* The same with the body in a later segment (a client writing head
+	 * and body separately): still one answer, and the body is not met
+	 * by a reset that could destroy the answer before it is read. */
+	calls = req_calls;
+	f = client_connect(NULL);
+	sends(f, "POST /api/jobs HTTP/1.1\r\nHost: x\r\n\r\n");
+	CHECK(req_calls == calls + 1 && nanswers(f) == 1);
+	sends(f, GET("/smuggled"));
+	CHECK(req_calls == calls + 1 && nanswers(f) == 1);
+	CHECK(!f->late_rst);
+	CHECK(!f->aborted);
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+
+	/* A POST with no body and no Content-Length at all: 411, lingering
+	 * until the client closes or HTTP_LINGER_S pass. */
+	f = client_connect(NULL);
+	sends(f, "POST /api/jobs HTTP/1.1\r\n\r\n");
+	check_lingering(f, 411);
+	polls(f, HTTP_LINGER_S * POLLS_PER_S - 1);
+	CHECK(!gone(f));
+	poll1(f);
+	CHECK(f->closed && !f->aborted);
+
+	/* And with the 411 going out in pieces: the body is buffered, still
+	 * no second request. */
+	calls = req_calls;
+	f = client_connect(NULL);
+	f->pcb->snd_buf = 10;
+	sends(f, "POST /api/jobs HTTP/1.1\r\n\r\n");
+	sends(f, GET("/smuggled"));
+	for (int i = 0; i < 100 && f->unacked; i++)
+		ack(f, 0);
+	CHECK(req_calls == calls + 1 && nanswers(f) == 1);
+	CHECK(f->shut_tx && !gone(f));
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+
+	/* Linger with shutdown refused by lwIP: a plain close. */
+	f = client_connect(NULL);
+	f->fail_shutdown = 1;
+	sends(f, "BAD\r\n\r\n");
+	CHECK(nanswers(f) == 1);
+	CHECK(f->closed && !f->aborted && !f->shut_tx);
+}
+
+static void test_reset(void)
+{
+	uint32_t open0 = st().open;
+	struct fconn *f = client_connect(NULL);
+	sends(f, GET("/defer"));
+	struct http_conn_ref ref = defer_ref;
+	uint64_t tag = defer_tag;
+	CHECK(http_deferred(ref, tag));
+	CHECK(st().open == open0 + 1);
+	reset(f);
+	CHECK(st().open == open0);
+	CHECK(!http_deferred(ref, tag));
+	http_respond(ref, 200, "text/plain", "x", 1, NULL);     /* nothing, no misuse */
+	http_respond_error(ref, 500, "x", NULL);
+	http_defer(ref, tag);
+	CHECK(!http_deferred(ref, tag));
+	CHECK(f->out_len == 0);
+
+	/* The freed slot is reused with a new generation; the stale ref does
+	 * not reach the new connection. All other slots are free here, so
+	 * the new connection takes the lowest: the same one. */
+	struct fconn *g = client_connect(NULL);
+	sends(g, GET("/new"));
+	CHECK(last_ref.slot == ref.slot && last_ref.gen != ref.gen);
+	size_t len = g->out_len;
+	http_respond(ref, 200, "text/plain", "stale", 5, NULL);
+	CHECK(g->out_len == len);
+	CHECK(nanswers(g) == 1);
+	/* Reset while lingering, and while an answer is going out. */
+	sends(g, "BAD\r\n\r\n");
+	CHECK(g->shut_tx);
+	reset(g);
+	CHECK(st().open == open0);
+	g = client_connect(NULL);
+	g->pcb->snd_buf = 50;
+	sends(g, GET("/big"));
+	reset(g);
+	CHECK(st().open == open0);
+}
+
+static void test_limits(void)
+{
+	uint32_t open0 = st().open;
+	uint64_t refused0 = st().refused;
+	CHECK(open0 == 0);
+	struct fconn *c[HTTP_MAX_CONNS];
+	for (int i = 0; i < HTTP_MAX_CONNS; i++) {
+		err_t rc;
+		c[i] = client_connect(&rc);
+		CHECK(rc == ERR_OK && !gone(c[i]));
+	}
+	CHECK(st().open == HTTP_MAX_CONNS);
+	err_t rc;
+	struct fconn *x = client_connect(&rc);
+	CHECK(rc == ERR_ABRT && x->aborted);
+	CHECK(st().refused == refused0 + 1 && st().open == HTTP_MAX_CONNS);
+	/* Every one of the 32 still works. */
+	for (int i = 0; i < HTTP_MAX_CONNS; i++) {
+		sends(c[i], GET("/alive"));
+		CHECK(nanswers(c[i]) == 1);
+	}
+	/* One goes, one more fits. */
+	fin(c[7]);
+	CHECK(c[7]->closed && st().open == HTTP_MAX_CONNS - 1);
+	x = client_connect(&rc);
+	CHECK(rc == ERR_OK && !gone(x) && st().open == HTTP_MAX_CONNS);
+	sends(x, GET("/new"));
+	CHECK(last_ref.slot == 7 && nanswers(x) == 1);
+	c[7] = x;
+	for (int i = 0; i < HTTP_MAX_CONNS; i++)
+		fin(c[i]);
+	CHECK(st().open == 0 && st().refused == refused0 + 1);
+}
+
+/* tcp_close can fail (no memory for the FIN): http.c aborts then, and the
+ * callback on the stack must return ERR_ABRT. */
+static void test_close_fails(void)
+{
+	uint32_t open0 = st().open;
+	struct fconn *f = client_connect(NULL);
+	f->fail_close = 1;
+	err_t rc = sends(f, "GET / HTTP/1.0\r\n\r\n");
+	CHECK(rc == ERR_ABRT && f->aborted && nanswers(f) == 1);
+	CHECK(st().open == open0);
+
+	f = client_connect(NULL);
+	f->fail_close = 1;
+	sends(f, GET("/x"));
+	fin(f);                 /* check_abrt checks the ERR_ABRT */
+	CHECK(f->aborted && st().open == open0);
+
+	f = client_connect(NULL);
+	f->fail_close = 1;
+	polls(f, HTTP_IDLE_S * POLLS_PER_S);
+	CHECK(f->aborted && st().open == open0);
+
+	/* From the sent callback, after a large close answer. */
+	f = client_connect(NULL);
+	f->pcb->snd_buf = 100;
+	sends(f, "GET /big HTTP/1.1\r\nConnection: close\r\n\r\n");
+	f->fail_close = 1;
+	for (int i = 0; i < 100 && !gone(f); i++)
+		ack(f, 0);
+	CHECK(f->aborted && nanswers(f) == 1 && st().open == open0);
+
+	/* Outside any callback (a deferred answer), then a new connection
+	 * whose callbacks must not see a stale ERR_ABRT. */
+	f = client_connect(NULL);
+	sends(f, "GET /defer HTTP/1.1\r\nConnection: close\r\n\r\n");
+	f->fail_close = 1;
+	http_respond(defer_ref, 200, "text/plain", "x", 1, NULL);
+	CHECK(f->aborted && nanswers(f) == 1 && st().open == open0);
+	struct fconn *g = client_connect_on(f->pcb, NULL);
+	CHECK(sends(g, GET("/y")) == ERR_OK && nanswers(g) == 1);
+	ack(g, 0);
+	poll1(g);
+	fin(g);
+	CHECK(g->closed && st().open == open0);
+}
+
+/* No room for a segment while an answer is pending: ERR_MEM, lwIP keeps
+ * the pbuf and offers it again; nothing is lost. */
+static void test_backpressure(void)
+{
+	struct fconn *f = client_connect(NULL);
+	sends(f, GET("/defer"));
+	struct http_conn_ref ref = defer_ref;
+	/* Pipelined requests fill most of the buffer meanwhile. */
+	static char chunk[8000];
+	size_t n = 0;
+	int reqs = 0;
+	while (n + 40 < sizeof(chunk)) {
+		n += (size_t)sprintf(chunk + n, "GET /q%03d HTTP/1.1\r\n\r\n", reqs);
+		reqs++;
+	}
+	CHECK(sendn(f, chunk, n) == ERR_OK);
+	static char chunk2[6000];
+	size_t n2 = 0;
+	int reqs2 = 0;
+	while (n2 + 40 < sizeof(chunk2)) {
+		n2 += (size_t)sprintf(chunk2 + n2, "GET /r%03d HTTP/1.1\r\n\r\n", reqs2);
+		reqs2++;
+	}
+	struct pbuf *p = mkpbuf(chunk2, n2);
+	CHECK(deliver_pbuf(f, p) == ERR_MEM);
+	CHECK(nanswers(f) == 0);
+	http_respond(ref, 200, "text/plain", "d", 1, NULL);
+	for (int i = 0; i < 1000 && f->unacked; i++)
+		ack(f, 0);      /* the answers fill the send buffer several times */
+	CHECK(nanswers(f) == 1 + reqs);
+	/* lwIP offers the refused segment again. */
+	CHECK(deliver_pbuf(f, p) == ERR_OK);
+	for (int i = 0; i < 1000 && f->unacked; i++)
+		ack(f, 0);
+	static struct answer a[1024];
+	size_t rest;
+	int na = answers(f, a, 1024, &rest);
+	CHECK(na == 1 + reqs + reqs2 && rest == 0);
+	if (na == 1 + reqs + reqs2) {
+		char want[32];
+		CHECK(!strcmp(a[0].body, "d") && !strcmp(a[1].body, "GET /q000 0:"));
+		CHECK(!strcmp(a[1 + reqs].body, "GET /r000 0:"));
+		snprintf(want, sizeof(want), "GET /r%03d 0:", reqs2 - 1);
+		CHECK(!strcmp(a[na - 1].body, want));
+	}
+	CHECK(f->recved == f->delivered);
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+}
+
+int main(void)
+{
+	http_init(80, &handlers);
+	CHECK(accept_fn != NULL && nkprintf == 1);
+
+	test_keepalive();
+	test_pipelining();
+	test_connection_close();
+	test_half_close();
+	test_small_sndbuf();
+	test_idle();
+	test_refused();
+	test_reset();
+	test_limits();
+	test_close_fails();
+	test_backpressure();
+
+	/* Everything is closed: no connection left, no rule broken. */
+	struct http_stats s = st();
+	CHECK(s.open == 0);
+	for (int i = 0; i < nfakes; i++) {
+		CHECK(gone(&fakes[i]));
+		if (!gone(&fakes[i]))
+			fprintf(stderr, "  fake connection %d left open\n", i);
+	}
+	CHECK(misuse == 0);
+	CHECK(pbuf_bad_frees == 0);
+	for (struct tpbuf *t = all_pbufs; t; t = t->next_all)
+		CHECK(t->frees == 1);
+
+	while (all_pbufs) {
+		struct tpbuf *t = all_pbufs;
+		all_pbufs = t->next_all;
+		free(t->data);
+		free(t);
+	}
+	for (int i = 0; i < nfakes; i++) {
+		free(fakes[i].pcb);
+		free(fakes[i].out);
+	}
+	free(listen_pcb);
+	return CHECK_DONE("httpconn");
+}
