@@ -31,7 +31,7 @@ static enum sched_placement placement;
 static const struct bsp_ops *bsp_ops;  /* set when the BSP loop starts */
 static uint64_t bsp_last_serve_tsc;     /* BSP only */
 static uint64_t yield_tsc;              /* SCHED_YIELD_NS in TSC cycles */
-static bool in_yield;                   /* BSP only */
+static uint64_t serve_gap_max_tsc;      /* BSP only: longest wait of the network inside a task */
 
 static void wake_handler(void *arg)
 {
@@ -132,16 +132,16 @@ bool sched_run_one(void)
 
 void sched_bsp_yield(void)
 {
-	if (!this_cpu()->bsp || in_yield || !bsp_ops)
+	if (!this_cpu()->bsp || !bsp_ops)
 		return;
 	uint64_t now = rdtsc();
 	if (now - bsp_last_serve_tsc < yield_tsc)
 		return;
-	in_yield = true;
+	if (now - bsp_last_serve_tsc > serve_gap_max_tsc)
+		__atomic_store_n(&serve_gap_max_tsc, now - bsp_last_serve_tsc, __ATOMIC_RELAXED);
 	bsp_last_serve_tsc = now;
 	__atomic_store_n(&bsp_kicked, 0, __ATOMIC_SEQ_CST);
-	bsp_ops->serve();
-	in_yield = false;
+	bsp_ops->serve();        /* never runs a task: no way back in here */
 }
 
 void sched_kick_bsp(void)
@@ -246,6 +246,7 @@ void sched_stats(struct sched_stats *s)
 	s->online = __atomic_load_n(&cpus_online, __ATOMIC_RELAXED);
 	s->queue_depth = taskq_depth(&runq);
 	s->queue_capacity = taskq_capacity(&runq);
+	s->bsp_serve_gap_max_ns = tsc_to_ns(__atomic_load_n(&serve_gap_max_tsc, __ATOMIC_RELAXED));
 }
 
 void sched_core_stats(int i, struct sched_core_stats *s)

@@ -68,6 +68,9 @@ struct sched_stats {
 	int ncores;             /* cores discovered */
 	int online;             /* cores that started */
 	uint64_t queue_depth, queue_capacity;
+	/* The longest the network waited while the BSP ran a task (its
+	 * yields serve it every SCHED_YIELD_NS): 0 until the BSP ran one. */
+	uint64_t bsp_serve_gap_max_ns;
 };
 void sched_stats(struct sched_stats *s);
 /* Core i, 0 <= i < ncores. */
