@@ -41,7 +41,8 @@ void config_parse(const struct cmdline *cl, struct boot_config *cfg)
 	if (pl && strcmp(pl, "pack") && strcmp(pl, "spread"))
 		kprintf("config: placement=%s is not spread or pack; using spread\n", pl);
 
-	cfg->test.dead_ap = (int)number_option(cl, "test_dead_ap", 1, MAX_CPUS - 1);
+	cfg->test.smp.dead_ap = (int)number_option(cl, "test_dead_ap", 1, MAX_CPUS - 1);
+	cfg->test.smp.late_ap = (int)number_option(cl, "test_late_ap", 1, MAX_CPUS - 1);
 	cfg->test.panic_test = cmdline_get(cl, "panic_test");
 	cfg->test.udp_echo = (uint16_t)number_option(cl, "test_udp_echo", 1, 65535);
 	cfg->test.log_jobs = number_option(cl, "test_log_jobs", 0, 1) == 1;

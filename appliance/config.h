@@ -9,11 +9,13 @@
 
 #include "../kernel/cmdline.h"
 #include "../smp/sched.h"
+#include "../smp/smp.h"
 
 /* Test and benchmark options: used only by testhooks.c and the boot order
  * that hands them there. */
 struct test_config {
-	int dead_ap;            /* test_dead_ap=N: core N never started; 0 none */
+	struct smp_test smp;    /* test_dead_ap=N: core N never gets a SIPI;
+				 * test_late_ap=N: only after its timeout */
 	const char *panic_test; /* panic_test=ud|pf|div|panic, or NULL */
 	uint16_t udp_echo;      /* test_udp_echo=PORT, 0 none */
 	bool log_jobs;          /* test_log_jobs=1 */

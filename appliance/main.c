@@ -34,6 +34,14 @@ static const struct bsp_ops bsp_ops = {
 	.next_deadline_ns = net_next_deadline_ns,
 };
 
+/* The job engine's heap rule (jobs.h, JOBS_HEAP_RESERVE) asks this. */
+static size_t heap_free_bytes(void)
+{
+	struct kheap_stats st;
+	kheap_stats(&st);
+	return st.total - st.used;
+}
+
 void kmain(uint32_t magic, uint32_t info)
 {
 	static struct cmdline cl;
@@ -42,15 +50,15 @@ void kmain(uint32_t magic, uint32_t info)
 
 	console_init();                         /* COM1, so everything after can report */
 	kprintf("\nappliance: booting\n");
+	trap_init();                            /* IDT: from here a fault reports, never a silent reset */
 	multiboot_parse(magic, info, &bi);      /* command line, RAM, RSDP */
 	cmdline_parse(&cl, bi.cmdline);
 	config_parse(&cl, &cfg);                /* the one reading of the command line */
 	kheap_init((void *)bi.heap_base, bi.heap_size);  /* malloc from here on */
-	trap_init();                            /* IDT: exceptions report and halt */
 	time_init();                            /* PIT off, PICs masked, TSC calibrated */
 	acpi_init(bi.rsdp);                     /* cores and IOAPIC from the MADT */
 	lapic_init();                           /* x2APIC or xAPIC */
-	cpu_table_init(acpi.apic_ids, acpi.ncpus, lapic_id());  /* cpus[], GDT/TSS/IDT */
+	cpu_table_init(acpi.apic_ids, acpi.ncpus, lapic_id(), lapic_x2apic());  /* cpus[], GDT */
 	lapic_init_cpu();                       /* BSP's local APIC */
 	lapic_timer_init();                     /* one-shot timer, never periodic */
 	sched_init();                           /* task queue and wake-up IPI */
@@ -58,8 +66,8 @@ void kmain(uint32_t magic, uint32_t info)
 		bi.cmdline, (unsigned long)(bi.ram_total >> 10), (unsigned long)(bi.heap_size >> 10),
 		(unsigned long)((__kernel_end - __kernel_start) >> 10), lapic_timer_mode());
 	sti();
-	smp_start_aps(cfg.test.dead_ap);        /* INIT-SIPI-SIPI; "cores online: N" */
 	sched_set_placement(cfg.placement);     /* which halted cores wake first */
+	smp_start_aps(&cfg.test.smp);           /* INIT-SIPI-SIPI; "cores online: N" */
 	smp_selftest();                         /* every core runs one task */
 	testhooks_fault(&cfg.test);             /* test only: panic_test= */
 	testhooks_bench_floor(&cfg.test);       /* benchmark only: halts for good */
@@ -75,6 +83,7 @@ void kmain(uint32_t magic, uint32_t info)
 		.yield = sched_bsp_yield,
 		.kick = sched_kick_bsp,
 		.on_end = testhooks_job_logger(&cfg.test),
+		.mem_free = heap_free_bytes,
 	};
 	jobs_init(&jobs_env);                   /* the job engine both endpoints share */
 	struct netdev *nd = vnet_init(lapic_id());      /* NIC, interrupts to the BSP */

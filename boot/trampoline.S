@@ -54,14 +54,44 @@ tramp64:
 	movw %ax, %ds
 	movw %ax, %es
 	movw %ax, %ss
-	movq ABS(tramp_stack), %rsp
-	movq ABS(tramp_arg), %rdi
+	/* Every AP runs this at once. Its own APIC ID picks its slot: CPUID
+	 * leaf 0xB (the x2APIC ID) where it is valid, else leaf 1. */
+	xorl %eax, %eax
+	cpuid
+	cmpl $0xb, %eax
+	jb 1f
+	movl $0xb, %eax
+	xorl %ecx, %ecx
+	cpuid
+	testl %ebx, %ebx
+	jz 1f
+	movl %edx, %esi
+	jmp 2f
+1:	movl $1, %eax
+	cpuid
+	shrl $24, %ebx
+	movl %ebx, %esi
+2:	cmpq ABS(tramp_max_apic), %rsi
+	ja park                         /* not a core the BSP knows */
+	movq ABS(tramp_slots), %rbx
+	shlq $4, %rsi
+	addq %rsi, %rbx                 /* struct ap_slot { stack_top; cpu; } */
+	movq (%rbx), %rax
+	testq %rax, %rax
+	jz park                         /* withdrawn: it answered after its timeout */
+	xorl %ecx, %ecx
+	lock cmpxchgq %rcx, (%rbx)      /* claim the stack, or lose to a withdrawal */
+	jnz park
+	movq %rax, %rsp
+	movq 8(%rbx), %rdi
 	movq ABS(tramp_entry), %rax
 	xorq %rbp, %rbp
 	call *%rax
-1:	cli
+park:
+	lock incl ABS(tramp_parked)
+3:	cli
 	hlt
-	jmp 1b
+	jmp 3b
 
 	.balign 16
 tramp_gdt:
@@ -74,14 +104,17 @@ tramp_gdt_ptr:
 	.short tramp_gdt_end - tramp_gdt - 1
 	.long ABS(tramp_gdt)
 
-	/* Parameter block, filled by smp_start_aps (struct trampoline_params). */
+	/* Parameter block, filled by smp_start_aps (struct trampoline_params):
+	 * the same for every AP; each finds its own stack in the slot table. */
 	.balign 8
 	.globl trampoline_params
 trampoline_params:
-tramp_cr3:   .quad 0
-tramp_stack: .quad 0
-tramp_entry: .quad 0
-tramp_arg:   .quad 0
+tramp_cr3:      .quad 0
+tramp_entry:    .quad 0
+tramp_slots:    .quad 0
+tramp_max_apic: .quad 0
+tramp_parked:   .long 0
+	.long 0
 trampoline_end:
 
 	.section .note.GNU-stack, "", @progbits

@@ -10,9 +10,12 @@
 #include "gdt.h"
 #include "x86.h"
 
-#define MAX_CPUS     64
+/* A compile-time bound only: the table itself is sized from the MADT at
+ * boot (about 4.4 KiB per core, most of it the IST stack). */
+#define MAX_CPUS     1024
 #define STACK_CANARY 0x5ca1ab1e0ddba11ULL
-#define MAX_APIC_ID  256
+#define MAX_APIC_ID  (1u << 20)         /* x2APIC IDs beyond this are not taken */
+#define XAPIC_BROADCAST 0xff            /* in xAPIC mode never a core */
 
 enum cpu_state {
 	CPU_IDLE,       /* running, but not a task (the BSP serving the network) */
@@ -26,9 +29,9 @@ struct cpu {
 	uint32_t apic_id;       /* from the MADT; set by the BSP before start */
 	bool bsp;               /* set once at discovery */
 	volatile bool online;   /* set by the core itself when it reached C */
-	uint32_t smt_id;        /* topology from CPUID: thread within core, */
-	uint32_t core_id;       /*   core within package, package; */
-	uint32_t pkg_id;        /*   written by the core itself at start */
+	uint32_t smt_id;        /* topology: thread within core, core within */
+	uint32_t core_id;       /*   package, package; from the APIC ID and the */
+	uint32_t pkg_id;        /*   BSP's CPUID leaf 0xB, set before start */
 
 	/* Counters: written only by the owning core, read by anyone (relaxed). */
 	int state;              /* enum cpu_state */
@@ -43,10 +46,12 @@ struct cpu {
 	uint8_t ist_stack[4096] __attribute__((aligned(16)));
 };
 
-extern struct cpu cpus[MAX_CPUS];
+extern struct cpu *cpus;                /* ncpus of them, cpus[0] the BSP */
 extern int ncpus;                       /* cores discovered */
 extern volatile int cpus_online;        /* cores that reached C (atomic) */
-extern int8_t apic_to_cpu[MAX_APIC_ID]; /* APIC ID -> dense index, -1 none */
+
+/* The paper's APIC-ID-indexed array: APIC ID -> dense index, -1 none. */
+int cpu_by_apic(uint32_t apic_id);
 
 static inline struct cpu *this_cpu(void)
 {
@@ -58,11 +63,12 @@ static inline int cpu_index(void)
 	return this_cpu()->index;
 }
 
-/* Once, on the BSP: cpus[] from the enabled cores' APIC IDs (the BSP is
- * cpus[0] whatever its place in the list), the APIC-ID index, the GDT,
- * and the BSP's own struct cpu. Cores beyond MAX_CPUS are reported. */
-void cpu_table_init(const uint32_t *apic_ids, int n, uint32_t bsp_apic_id);
-/* Every core, on its way up: GS base, GDT with its TSS, IDT, topology. */
+/* Once, on the BSP, after lapic_init: cpus[] from the enabled cores' APIC
+ * IDs (the BSP is cpus[0] whatever its place in the list; in xAPIC mode
+ * ID 255, the broadcast address, is skipped), the APIC-ID index, the
+ * GDT, and the BSP's own struct cpu. Skipped cores are reported. */
+void cpu_table_init(const uint32_t *apic_ids, int n, uint32_t bsp_apic_id, bool x2apic);
+/* Every core, on its way up: GS base, GDT with its TSS, IDT. */
 void cpu_init_this(struct cpu *c);
 
 #endif

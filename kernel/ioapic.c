@@ -33,11 +33,13 @@ static uint32_t read_reg(volatile uint32_t *io, uint32_t reg)
 
 bool ioapic_route(uint8_t irq, int vector, uint32_t apic, bool level)
 {
-	if (!acpi.ioapic_addr || irq >= 16)
-		return false;
+	if (!acpi.ioapic_addr || apic > 0xff)
+		return false;   /* the redirection entry holds an 8-bit destination */
 	volatile uint32_t *io = (volatile uint32_t *)acpi.ioapic_addr;
-	uint32_t gsi = acpi.isa_gsi[irq];
-	uint16_t fl = acpi.isa_flags[irq];
+	/* ISA lines 0..15 through the MADT's overrides; a PCI line of 16 and
+	 * up (q35 routes INTx to GSIs 16..23) is that GSI, level, active low. */
+	uint32_t gsi = irq < 16 ? acpi.isa_gsi[irq] : irq;
+	uint16_t fl = irq < 16 ? acpi.isa_flags[irq] : (MPS_LEVEL | MPS_ACTIVE_LOW);
 	bool low = (fl & MPS_POLARITY_MASK) == MPS_ACTIVE_LOW;
 	if ((fl & MPS_TRIGGER_MASK) == MPS_LEVEL)
 		level = true;

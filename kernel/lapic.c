@@ -85,22 +85,35 @@ static void icr_send(uint32_t dest, uint32_t low)
 		pause();
 }
 
+/* EN first, then EN|EXTD: going from disabled straight to x2APIC is not
+ * a valid transition (SDM vol. 3, 10.12.5). Already in x2APIC mode (the
+ * firmware switched it on for APIC IDs above 255): rewriting it is fine. */
+static void enable_mode(void)
+{
+	uint64_t base = rdmsr(MSR_APIC_BASE);
+	if (!(base & APIC_BASE_ENABLE))
+		wrmsr(MSR_APIC_BASE, base |= APIC_BASE_ENABLE);
+	if (x2apic && !(base & APIC_BASE_X2APIC))
+		wrmsr(MSR_APIC_BASE, base | APIC_BASE_X2APIC);
+}
+
 void lapic_init(void)
 {
 	uint32_t a, b, c, d;
 	cpuid(1, 0, &a, &b, &c, &d);
-	x2apic = c & CPUID1_ECX_X2APIC;
+	/* x2APIC where the CPU offers it (always under KVM), or where the
+	 * firmware already turned it on: from there xAPIC mode is out of
+	 * reach without disabling the APIC. */
+	x2apic = (c & CPUID1_ECX_X2APIC) || (rdmsr(MSR_APIC_BASE) & APIC_BASE_X2APIC);
 	tsc_deadline = c & CPUID1_ECX_TSCDL;
+	enable_mode();          /* before any register is touched */
 	if (!x2apic)
 		xapic = (volatile uint32_t *)(rdmsr(MSR_APIC_BASE) & ~0xfffULL);
 }
 
 void lapic_init_cpu(void)
 {
-	uint64_t base = rdmsr(MSR_APIC_BASE) | APIC_BASE_ENABLE;
-	if (x2apic)
-		base |= APIC_BASE_X2APIC;
-	wrmsr(MSR_APIC_BASE, base);
+	enable_mode();
 	lapic_write(LAPIC_SVR, SVR_ENABLE | VEC_SPURIOUS);
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
 	lapic_write(LAPIC_LVT_LINT0, LVT_MASKED);

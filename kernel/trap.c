@@ -55,6 +55,7 @@ void trap_init(void)
 		idt[v].off_mid = (h >> 16) & 0xffff;
 		idt[v].off_hi = h >> 32;
 	}
+	lidt(idt, sizeof(idt));         /* on the BSP at once: an early fault reports */
 }
 
 void trap_init_cpu(void)

@@ -1,12 +1,16 @@
 /* sched.c - the idle loops and wake-ups. The rule that keeps a wake-up
- * from being lost: a core publishes "halted" in halted_mask, then checks
+ * from being lost: a core publishes "halted" in the halted bitmap, then checks
  * for work with interrupts off, then runs STI;HLT back to back. A waker
  * publishes the work, then claims a halted core's bit (atomic fetch-and)
  * and IPIs it. Whichever comes second sees the other's write.
  *
  * The BSP owns the network and answers for finished jobs, so it is the
  * core of last resort for tasks: a submit wakes APs only, and the BSP
- * takes a task itself only while every AP is busy (with one core, always). */
+ * takes a task itself only while every AP is busy (with one core, always).
+ *
+ * The halted APs are a bitmap indexed by wake rank (placement order), so
+ * waking n of them costs one find-first-set per 64 cores plus n, not a
+ * scan of every core: 16 words at 1024 cores. */
 #include "sched.h"
 
 #include "../kernel/cpu.h"
@@ -22,15 +26,19 @@ static struct taskq runq;
 static struct taskq_cell runq_cells[SCHED_QUEUE_CAPACITY];
 static struct spinlock submit_lock;     /* one producer at a time: keeps taskq_room exact */
 
-static uint64_t halted_mask;            /* bit i: cpus[i] is (about to be) in HLT */
+#define WORDS ((MAX_CPUS + 63) / 64)
+static uint64_t halted[WORDS];          /* bit r: the AP of wake rank r is (about to be) in HLT */
+static int bsp_halted;                  /* the BSP is (about to be) in HLT */
 static volatile int bsp_kicked;
-static int wake_order[MAX_CPUS];        /* APs, in placement order */
-static int nwake;
+static int16_t wake_order[MAX_CPUS];    /* rank -> core index, APs in placement order */
+static int16_t rank_of[MAX_CPUS];       /* core index -> rank; the BSP has none */
+static int nwake;                       /* APs ranked */
 static int aps_busy;                    /* APs running a task now (atomic) */
 static enum sched_placement placement;
 static const struct bsp_ops *bsp_ops;  /* set when the BSP loop starts */
 static uint64_t bsp_last_serve_tsc;     /* BSP only */
 static uint64_t yield_tsc;              /* SCHED_YIELD_NS in TSC cycles */
+static uint64_t grace_tsc;              /* SCHED_BSP_GRACE_NS in TSC cycles */
 static uint64_t serve_gap_max_tsc;      /* BSP only: longest wait of the network inside a task */
 
 static void wake_handler(void *arg)
@@ -44,11 +52,11 @@ static void timer_handler(void *arg)
 	sched_kick_bsp();
 }
 
-static int place_key(const struct cpu *c)
+static uint64_t place_key(const struct cpu *c)
 {
 	if (placement == PLACE_PACK)
-		return (int)((c->pkg_id << 16) | (c->core_id << 8) | c->smt_id);
-	return (int)((c->smt_id << 16) | (c->pkg_id << 8) | c->core_id);
+		return (uint64_t)c->pkg_id << 42 | (uint64_t)c->core_id << 21 | c->smt_id;
+	return (uint64_t)c->smt_id << 42 | (uint64_t)c->pkg_id << 21 | c->core_id;
 }
 
 void sched_init(void)
@@ -62,16 +70,39 @@ void sched_set_placement(enum sched_placement p)
 {
 	placement = p;
 	nwake = 0;
-	for (int i = 0; i < ncpus; i++)
-		if (!cpus[i].bsp && cpus[i].online)
-			wake_order[nwake++] = i;
-	for (int i = 1; i < nwake; i++)         /* insertion sort, n <= 64 */
+	for (int i = 1; i < ncpus; i++)
+		wake_order[nwake++] = (int16_t)i;
+	/* Insertion sort: nearly sorted already (MADT order follows the
+	 * topology), so about n steps even at 1024 cores. */
+	for (int i = 1; i < nwake; i++)
 		for (int j = i; j > 0 && place_key(&cpus[wake_order[j]]) <
 					 place_key(&cpus[wake_order[j - 1]]); j--) {
-			int t = wake_order[j];
+			int16_t t = wake_order[j];
 			wake_order[j] = wake_order[j - 1];
 			wake_order[j - 1] = t;
 		}
+	for (int r = 0; r < nwake; r++)
+		rank_of[wake_order[r]] = (int16_t)r;
+}
+
+static void set_halted(struct cpu *c)
+{
+	if (c->bsp) {
+		__atomic_store_n(&bsp_halted, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	int r = rank_of[c->index];
+	__atomic_fetch_or(&halted[r / 64], 1ULL << (r % 64), __ATOMIC_SEQ_CST);
+}
+
+static void clear_halted(struct cpu *c)
+{
+	if (c->bsp) {
+		__atomic_store_n(&bsp_halted, 0, __ATOMIC_SEQ_CST);
+		return;
+	}
+	int r = rank_of[c->index];
+	__atomic_fetch_and(&halted[r / 64], ~(1ULL << (r % 64)), __ATOMIC_SEQ_CST);
 }
 
 const char *sched_placement_name(void)
@@ -79,16 +110,20 @@ const char *sched_placement_name(void)
 	return placement == PLACE_PACK ? "pack" : "spread";
 }
 
-/* Wakes up to n halted APs, in placement order. */
+/* Wakes up to n halted APs, in placement order: the lowest ranks first. */
 static void wake_cores(uint64_t n)
 {
-	for (int k = 0; k < nwake && n > 0; k++) {
-		int i = wake_order[k];
-		uint64_t bit = 1ULL << i;
-		if (__atomic_load_n(&halted_mask, __ATOMIC_SEQ_CST) & bit &&
-		    __atomic_fetch_and(&halted_mask, ~bit, __ATOMIC_SEQ_CST) & bit) {
-			lapic_send_ipi(cpus[i].apic_id, VEC_WAKE);
-			n--;
+	for (int w = 0; w < (nwake + 63) / 64 && n > 0; w++) {
+		uint64_t bits = __atomic_load_n(&halted[w], __ATOMIC_SEQ_CST);
+		while (bits && n > 0) {
+			uint64_t bit = bits & -bits;
+			bits &= bits - 1;
+			/* Claim it: only one waker IPIs a core. */
+			if (__atomic_fetch_and(&halted[w], ~bit, __ATOMIC_SEQ_CST) & bit) {
+				int r = w * 64 + __builtin_ctzll(bit);
+				lapic_send_ipi(cpus[wake_order[r]].apic_id, VEC_WAKE);
+				n--;
+			}
 		}
 	}
 }
@@ -147,10 +182,8 @@ void sched_bsp_yield(void)
 void sched_kick_bsp(void)
 {
 	__atomic_store_n(&bsp_kicked, 1, __ATOMIC_SEQ_CST);
-	uint64_t bit = 1ULL << 0;       /* the BSP is always cpus[0] */
-	if (this_cpu()->index != 0 &&
-	    __atomic_fetch_and(&halted_mask, ~bit, __ATOMIC_SEQ_CST) & bit)
-		lapic_send_ipi(cpus[0].apic_id, VEC_WAKE);
+	if (this_cpu()->index != 0 && __atomic_exchange_n(&bsp_halted, 0, __ATOMIC_SEQ_CST))
+		lapic_send_ipi(cpus[0].apic_id, VEC_WAKE);      /* the BSP is always cpus[0] */
 }
 
 /* Called with interrupts off; returns with them on, after a wake-up. */
@@ -161,7 +194,7 @@ static void halt(struct cpu *c)
 	__atomic_store_n(&c->state, CPU_HALTED, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->halts, c->halts + 1, __ATOMIC_RELAXED);
 	sti_hlt();
-	__atomic_fetch_and(&halted_mask, ~(1ULL << c->index), __ATOMIC_SEQ_CST);
+	clear_halted(c);
 	__atomic_store_n(&c->wakes, c->wakes + 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->state, CPU_IDLE, __ATOMIC_RELAXED);
 }
@@ -173,9 +206,9 @@ void sched_ap_loop(void)
 		if (sched_run_one())
 			continue;
 		cli();
-		__atomic_fetch_or(&halted_mask, 1ULL << c->index, __ATOMIC_SEQ_CST);
+		set_halted(c);
 		if (taskq_depth(&runq)) {
-			__atomic_fetch_and(&halted_mask, ~(1ULL << c->index), __ATOMIC_SEQ_CST);
+			clear_halted(c);
 			sti();
 			continue;
 		}
@@ -183,14 +216,26 @@ void sched_ap_loop(void)
 	}
 }
 
-/* Queued tasks the APs will not take soon: every AP is busy (none is
- * halted, idle or on its way to a task). */
-static bool bsp_should_run_task(void)
+/* Queued tasks the APs will not take soon: every AP has been busy, with
+ * tasks waiting, for SCHED_BSP_GRACE_NS. An AP that just finished a task
+ * (its job answered, the next request already in) is still counted busy
+ * for a moment: the grace lets it take the next task itself. */
+static bool bsp_should_run_task(uint64_t *waiting_since)
 {
-	if (!taskq_depth(&runq))
+	if (!taskq_depth(&runq)) {
+		*waiting_since = 0;
 		return false;
+	}
 	wake_cores(taskq_depth(&runq));         /* belt and braces: never leave an AP asleep */
-	return __atomic_load_n(&aps_busy, __ATOMIC_SEQ_CST) >= nwake;
+	if (__atomic_load_n(&aps_busy, __ATOMIC_SEQ_CST) <
+	    __atomic_load_n(&cpus_online, __ATOMIC_SEQ_CST) - 1) {
+		*waiting_since = 0;
+		return false;
+	}
+	uint64_t now = rdtsc();
+	if (!*waiting_since)
+		*waiting_since = now;
+	return nwake == 0 || now - *waiting_since >= grace_tsc;
 }
 
 void sched_bsp_loop(const struct bsp_ops *ops)
@@ -198,6 +243,8 @@ void sched_bsp_loop(const struct bsp_ops *ops)
 	struct cpu *c = this_cpu();
 	uint64_t armed = SCHED_NO_DEADLINE;
 	yield_tsc = time_scale(SCHED_YIELD_NS, tsc_hz, 1000000000ULL);
+	grace_tsc = time_scale(SCHED_BSP_GRACE_NS, tsc_hz, 1000000000ULL);
+	uint64_t waiting_since = 0;             /* tasks queued, every AP busy, since */
 	bsp_ops = ops->serve ? ops : NULL;
 	for (;;) {
 		__atomic_store_n(&bsp_kicked, 0, __ATOMIC_SEQ_CST);
@@ -206,16 +253,18 @@ void sched_bsp_loop(const struct bsp_ops *ops)
 		bsp_last_serve_tsc = rdtsc();
 		if (ops->deliver)
 			ops->deliver();
-		if (bsp_should_run_task() && sched_run_one())
+		if (bsp_should_run_task(&waiting_since) && sched_run_one()) {
+			waiting_since = 0;
 			continue;
+		}
 		if (taskq_depth(&runq)) {
 			pause();        /* an AP is about to take it */
 			continue;
 		}
 		cli();
-		__atomic_fetch_or(&halted_mask, 1ULL << 0, __ATOMIC_SEQ_CST);
+		set_halted(c);
 		if (__atomic_load_n(&bsp_kicked, __ATOMIC_SEQ_CST) || taskq_depth(&runq)) {
-			__atomic_fetch_and(&halted_mask, ~1ULL, __ATOMIC_SEQ_CST);
+			clear_halted(c);
 			sti();
 			continue;
 		}

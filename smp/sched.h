@@ -28,7 +28,8 @@ struct bsp_ops {
 #define SCHED_NO_DEADLINE UINT64_MAX
 
 void sched_init(void);          /* once, before the APs start */
-/* Orders the online APs for wake-ups; after smp_start_aps. */
+/* Orders the APs for wake-ups; before smp_start_aps (an AP that halts
+ * publishes itself by its rank in this order). */
 void sched_set_placement(enum sched_placement p);
 /* Enqueues n tasks (all or none) and wakes the halted cores they need.
  * Returns false when the queue lacks room for all n: never a panic. */
@@ -47,6 +48,8 @@ void sched_kick_bsp(void);
  * another task. Elsewhere it returns at once. */
 void sched_bsp_yield(void);
 #define SCHED_YIELD_NS 1000000ULL
+/* How long tasks wait, every AP busy, before the BSP takes one itself. */
+#define SCHED_BSP_GRACE_NS 5000000ULL
 
 void sched_ap_loop(void) __attribute__((noreturn));
 void sched_bsp_loop(const struct bsp_ops *ops) __attribute__((noreturn));

@@ -22,12 +22,27 @@
 
 struct trampoline_params {
 	uint64_t cr3;
-	uint64_t stack;
 	uint64_t entry;
-	uint64_t arg;
+	uint64_t slots;         /* struct ap_slot[max_apic + 1] */
+	uint64_t max_apic;
+	uint32_t parked;        /* APs that found no slot and halted (atomic) */
+	uint32_t pad;
 };
 
+/* Where the AP of one APIC ID finds its stack: the trampoline claims
+ * stack_top with a LOCK CMPXCHG to 0; the BSP withdraws it the same way
+ * when the AP is late, so a late AP can never run on any stack. */
+struct ap_slot {
+	uint64_t stack_top;
+	uint64_t cpu;
+};
+_Static_assert(sizeof(struct ap_slot) == 16, "trampoline.S indexes slots by id * 16");
+
 extern char trampoline_start[], trampoline_end[], trampoline_params[];
+
+static struct trampoline_params *tp;
+static int late_parked;                 /* withdrawn, never claimed */
+
 static void ap_main(struct cpu *c)
 {
 	cpu_init_this(c);
@@ -38,31 +53,50 @@ static void ap_main(struct cpu *c)
 	sched_ap_loop();
 }
 
-static bool wait_online(struct cpu *c, uint64_t us)
+static bool online(const struct cpu *c)
 {
-	uint64_t end = time_us() + us;
-	while (time_us() < end) {
-		if (__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
-			return true;
-		pause();
-	}
 	return __atomic_load_n(&c->online, __ATOMIC_ACQUIRE);
 }
 
-void smp_start_aps(int dead)
+/* Until every AP but the excluded one is online, or timeout_us passed
+ * without one more coming up. */
+static void wait_online(int expect, uint64_t timeout_us)
+{
+	int seen = __atomic_load_n(&cpus_online, __ATOMIC_ACQUIRE);
+	uint64_t last = time_us();
+	while (seen < expect && time_us() - last < timeout_us) {
+		pause();
+		int now = __atomic_load_n(&cpus_online, __ATOMIC_ACQUIRE);
+		if (now != seen) {
+			seen = now;
+			last = time_us();
+		}
+	}
+}
+
+void smp_start_aps(const struct smp_test *t)
 {
 	/* SDM 8.4.4.1 waits 10 ms after INIT for real hardware; a virtual
-	 * CPU (CPUID.1:ECX bit 31, "hypervisor") takes INIT at once, and the
-	 * wait would cost 10 ms of boot per core (Linux skips it likewise on
-	 * modern CPUs). */
+	 * CPU (CPUID.1:ECX bit 31, "hypervisor") takes INIT at once. */
 	uint32_t a, b, cx, d;
 	cpuid(1, 0, &a, &b, &cx, &d);
 	uint64_t init_delay_us = (cx & (1u << 31)) ? 100 : 10000;
+	uint32_t max_apic = 0;
+	for (int i = 0; i < ncpus; i++)
+		if (cpus[i].apic_id > max_apic)
+			max_apic = cpus[i].apic_id;
+	struct ap_slot *slots = calloc((size_t)max_apic + 1, sizeof(*slots));
+	kassert(slots);
 	size_t len = (size_t)(trampoline_end - trampoline_start);
 	memcpy((void *)TRAMPOLINE_BASE, trampoline_start, len);
-	struct trampoline_params *tp =
-		(void *)(TRAMPOLINE_BASE + (trampoline_params - trampoline_start));
+	tp = (void *)(TRAMPOLINE_BASE + (trampoline_params - trampoline_start));
+	tp->cr3 = read_cr3();
+	tp->entry = (uint64_t)ap_main;
+	tp->slots = (uint64_t)slots;
+	tp->max_apic = max_apic;
+	tp->parked = 0;
 
+	int expect = 1;
 	for (int i = 1; i < ncpus; i++) {
 		struct cpu *c = &cpus[i];
 		uint8_t *guard = kmalloc_aligned(PAGE_SIZE + AP_STACK_SIZE, PAGE_SIZE);
@@ -75,29 +109,70 @@ void smp_start_aps(int dead)
 		c->stack_top = (uint64_t)(stack + AP_STACK_SIZE);
 		c->stack_guard = (uint64_t *)stack;
 		*c->stack_guard = STACK_CANARY;
-		tp->cr3 = read_cr3();
-		tp->stack = c->stack_top;
-		tp->entry = (uint64_t)ap_main;
-		tp->arg = (uint64_t)c;
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-
-		lapic_send_init(c->apic_id);
-		time_delay_us(init_delay_us);
-		if (i != dead)
-			lapic_send_sipi(c->apic_id, TRAMPOLINE_BASE >> 12);
-		if (!wait_online(c, 200)) {
-			if (i != dead)
-				lapic_send_sipi(c->apic_id, TRAMPOLINE_BASE >> 12);
-			if (!wait_online(c, SMP_AP_TIMEOUT_MS * 1000ULL)) {
-				kprintf("smp: core %d (apic %u) did not answer in %d ms, skipped\n",
-					i, c->apic_id, SMP_AP_TIMEOUT_MS);
+		slots[c->apic_id].cpu = (uint64_t)c;
+		__atomic_store_n(&slots[c->apic_id].stack_top, c->stack_top, __ATOMIC_RELEASE);
+		if (i != t->dead_ap && i != t->late_ap)
+			expect++;
+	}
+	/* All at once: INIT every AP, one wait, SIPI every AP, and a second
+	 * SIPI for those not up after 200 us (SDM 8.4.4.1). */
+	for (int i = 1; i < ncpus; i++)
+		if (cpus[i].stack_top)
+			lapic_send_init(cpus[i].apic_id);
+	time_delay_us(init_delay_us);
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 1; i < ncpus; i++)
+			if (cpus[i].stack_top && !online(&cpus[i]) && i != t->dead_ap &&
+			    i != t->late_ap)
+				lapic_send_sipi(cpus[i].apic_id, TRAMPOLINE_BASE >> 12);
+		if (pass == 0)
+			time_delay_us(200);
+	}
+	wait_online(expect, SMP_AP_TIMEOUT_MS * 1000ULL);
+	/* Withdraw the stacks of those still missing. One that claimed its
+	 * slot meanwhile is on its way up: give it the time it needs. */
+	for (int i = 1; i < ncpus; i++) {
+		struct cpu *c = &cpus[i];
+		uint64_t top = c->stack_top;
+		if (!top || online(c))
+			continue;
+		if (!__atomic_compare_exchange_n(&slots[c->apic_id].stack_top, &top, 0, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			uint64_t end = time_us() + SMP_AP_TIMEOUT_MS * 1000ULL;
+			while (!online(c) && time_us() < end)
+				pause();
+			if (online(c))
 				continue;
-			}
 		}
+		lapic_send_init(c->apic_id);    /* parked: waits for a SIPI that never comes */
+		late_parked++;
+		kprintf("smp: core %d (apic %u) did not answer in %d ms, parked\n", i, c->apic_id,
+			SMP_AP_TIMEOUT_MS);
+	}
+	if (t->late_ap > 0 && t->late_ap < ncpus) {
+		/* Test only: its SIPI comes after its timeout; it must find no
+		 * stack and park itself in the trampoline. */
+		uint32_t before = __atomic_load_n(&tp->parked, __ATOMIC_ACQUIRE);
+		lapic_send_init(cpus[t->late_ap].apic_id);
+		time_delay_us(init_delay_us);
+		lapic_send_sipi(cpus[t->late_ap].apic_id, TRAMPOLINE_BASE >> 12);
+		uint64_t end = time_us() + SMP_AP_TIMEOUT_MS * 1000ULL;
+		while (__atomic_load_n(&tp->parked, __ATOMIC_ACQUIRE) == before && time_us() < end)
+			pause();
+		kprintf("smp: core %d answered after its timeout: %s\n", t->late_ap,
+			__atomic_load_n(&tp->parked, __ATOMIC_ACQUIRE) != before ?
+			"it found no stack and parked itself" : "it did not run at all");
 	}
 	kprintf("smp: %s, %d of %d cores started\n", lapic_x2apic() ? "x2apic" : "xapic",
 		cpus_online, ncpus);
 	kprintf("cores online: %d\n", cpus_online);
+}
+
+void smp_stats(struct smp_stats *s)
+{
+	s->discovered = ncpus;
+	s->online = __atomic_load_n(&cpus_online, __ATOMIC_ACQUIRE);
+	s->parked = late_parked;
 }
 
 /* The self-test: every task waits until all have started, so no core
@@ -134,7 +209,7 @@ bool smp_selftest(void)
 	}
 	selftest_started = 0;
 	selftest_target = n;
-	selftest_deadline = time_us() + 5000000;
+	selftest_deadline = time_us() + 5000000 + 10000ULL * (uint64_t)n;
 	uint64_t t0 = time_us();
 	kassert(sched_submit(tp, n));
 	while (sched_run_one())
@@ -145,13 +220,15 @@ bool smp_selftest(void)
 			break;
 		pause();
 	}
-	uint64_t seen = 0;
-	for (int i = 0; i < n; i++)
-		if (ts[i].ran_on >= 0)
-			seen |= 1ULL << ts[i].ran_on;
+	bool *seen = calloc((size_t)ncpus, sizeof(*seen));
+	kassert(seen);
 	int distinct = 0;
-	for (; seen; seen &= seen - 1)
-		distinct++;
+	for (int i = 0; i < n; i++)
+		if (ts[i].ran_on >= 0 && !seen[ts[i].ran_on]) {
+			seen[ts[i].ran_on] = true;
+			distinct++;
+		}
+	free(seen);
 	bool ok = distinct == n;
 	kprintf("selftest: %s (%d tasks ran on %d distinct cores of %d online, %lu us)\n",
 		ok ? "passed" : "FAILED", __atomic_load_n(&selftest_started, __ATOMIC_SEQ_CST),

@@ -15,6 +15,7 @@
 #include "../../kernel/time.h"
 #include "../../lwip_port/net.h"
 #include "../../smp/sched.h"
+#include "../../smp/smp.h"
 #include "../jobs/jobs.h"
 #include "http.h"
 #include "httpreq.h"
@@ -44,6 +45,7 @@ static bool snapshot(struct status_snap *s)
 	memset(s, 0, sizeof(*s));
 	s->uptime_us = time_us();
 	sched_stats(&s->sched);
+	smp_stats(&s->smp);
 	struct sched_core_stats *cores = calloc((size_t)s->sched.ncores, sizeof(*cores));
 	if (!cores)
 		return false;
@@ -53,7 +55,6 @@ static bool snapshot(struct status_snap *s)
 		if (cores[k].online)
 			k++;
 	}
-	cores[0].state = SCHED_CORE_IDLE;       /* the BSP is answering this very request */
 	s->cores = cores;
 	s->ncores = k;
 	jobs_counters(&s->jobs);

@@ -62,6 +62,8 @@ void render_status(struct outbuf *o, const struct status_snap *s)
 	}
 	out_printf(o, "],\"queue\":{\"depth\":%lu,\"capacity\":%lu},",
 		   (unsigned long)s->sched.queue_depth, (unsigned long)s->sched.queue_capacity);
+	out_printf(o, "\"smp\":{\"discovered\":%d,\"online\":%d,\"parked\":%d},",
+		   s->smp.discovered, s->smp.online, s->smp.parked);
 	out_printf(o, "\"bsp\":{\"serve_gap_max_us\":%lu},",
 		   (unsigned long)(s->sched.bsp_serve_gap_max_ns / 1000));
 	out_printf(o, "\"jobs\":{\"accepted\":%lu,\"running\":%u,\"done\":%lu,\"cancelled\":%lu,"

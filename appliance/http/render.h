@@ -11,6 +11,7 @@
 #include "../../kernel/kheap.h"
 #include "../../lwip_port/net.h"
 #include "../../smp/sched.h"
+#include "../../smp/smp.h"
 #include "../jobs/jobs.h"
 #include "../udp_compute/udp_compute.h"
 
@@ -20,6 +21,7 @@ struct status_snap {
 	int ncores;
 	const struct sched_core_stats *cores;   /* ncores of them, online ones */
 	struct sched_stats sched;
+	struct smp_stats smp;
 	struct job_counters jobs;
 	uint64_t bad;           /* requests refused as malformed, UDP and HTTP */
 	struct udp_compute_stats udp;

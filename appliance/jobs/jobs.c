@@ -85,6 +85,20 @@ static void task_run(struct task *t)
 	}
 }
 
+/* What one allocation may cost beyond its size: the allocator's header,
+ * alignment and a tail too small to split off (kernel/heap.c). */
+#define ALLOC_OVERHEAD 64
+
+size_t jobs_mem_need(const struct job_spec *spec)
+{
+	size_t tasks = spec->tasks;
+	size_t n = tasks * sizeof(struct job_task) + tasks * sizeof(struct task *) +
+		   (size_t)env.ncores * sizeof(uint64_t) + 3 * ALLOC_OVERHEAD;
+	if (spec->mode == JOB_SPLIT)
+		n += (tasks + 1) * sizeof(uint64_t) + ALLOC_OVERHEAD;
+	return n;
+}
+
 enum job_err jobs_submit(const struct job_spec *spec, uint64_t submitted_ns, job_done_fn done,
 			 void *ctx, uint64_t *id)
 {
@@ -95,7 +109,8 @@ enum job_err jobs_submit(const struct job_spec *spec, uint64_t submitted_ns, job
 	for (int i = 0; i < JOBS_MAX_INFLIGHT && !j; i++)
 		if (!inflight[i].used)
 			j = &inflight[i];
-	if (!j || env.queue_room() < tasks) {
+	if (!j || env.queue_room() < tasks ||
+	    (env.mem_free && env.mem_free() < jobs_mem_need(spec) + JOBS_HEAP_RESERVE)) {
 		counters.rejected++;
 		return JOB_EBUSY;
 	}

@@ -10,6 +10,7 @@
 #define APPLIANCE_JOBS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../../smp/sched.h"
@@ -19,6 +20,12 @@
 #define JOBS_HISTORY      256
 #define JOBS_TASKS_MAX    1024          /* API.md section 1 */
 #define JOBS_LIMIT_MAX    PRIMES_LIMIT_MAX      /* API.md section 1 */
+/* The heap rule: a job is refused (JOB_EBUSY, so `ERR busy` / 503) when
+ * its allocations, jobs_mem_need(spec), would leave less than this much
+ * heap free (env.mem_free) for the network and the HTTP connections
+ * (12 KiB of request buffer each, and their answers). The job is refused
+ * before anything is allocated: a full appliance never makes malloc fail. */
+#define JOBS_HEAP_RESERVE (256u << 10)
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_CANCELLED };
 enum job_mode { JOB_REPEAT, JOB_SPLIT };
@@ -71,11 +78,15 @@ struct jobs_env {
 	void (*kick)(void);             /* a job's last task ended: jobs_poll soon */
 	/* Test only: called for every job that ended, after its callback. */
 	void (*on_end)(const struct job_info *info);
+	/* Heap bytes free now, for the heap rule (JOBS_HEAP_RESERVE); NULL:
+	 * no rule, malloc alone decides. */
+	size_t (*mem_free)(void);
 };
 
 enum job_err {
 	JOB_OK = 0,
-	JOB_EBUSY,      /* 64 jobs in flight or no queue room for the tasks */
+	JOB_EBUSY,      /* 64 jobs in flight, no queue room for the tasks, or the
+			 * heap rule (JOBS_HEAP_RESERVE) */
 	JOB_EINVAL,     /* the spec fails job_spec_check */
 	JOB_ENOMEM,     /* no memory for the job's tasks: refused before anything ran */
 };
@@ -86,6 +97,10 @@ struct job_counters {
 };
 
 void jobs_init(const struct jobs_env *env);
+/* Heap bytes jobs_submit allocates for a valid spec, an upper bound with
+ * the allocator's headers: its tasks, the array handed to the queue, the
+ * per-core slots and, in split mode, the bounds. */
+size_t jobs_mem_need(const struct job_spec *spec);
 /* submitted_ns: when the request arrived (the clock of `us` in replies). */
 enum job_err jobs_submit(const struct job_spec *spec, uint64_t submitted_ns, job_done_fn done,
 			 void *ctx, uint64_t *id);

@@ -15,7 +15,9 @@
 #include "../../kernel/kheap.h"
 #include "../../kernel/paging.h"
 #include "../../kernel/pci.h"
+#include "../../kernel/time.h"
 #include "../../kernel/trap.h"
+#include "../../kernel/x86.h"
 #include "virtq.h"
 
 #define VIRTIO_VENDOR           0x1af4
@@ -71,9 +73,10 @@
 #define RXQ                     0
 #define TXQ                     1
 /* 256 receive buffers take a burst of a few hundred requests in flight;
- * 128 transmit buffers take their replies (QEMU frees them at once). */
+ * 128 transmit buffers take their replies as the device frees them. */
 #define RX_RING_SIZE            256
 #define TX_RING_SIZE            128
+#define TX_FULL_WAIT_NS         2000000ULL      /* then the frame is dropped (counted) */
 #define BUF_SIZE                2048
 #define NET_HDR_SIZE            12      /* virtio_net_hdr with num_buffers (VERSION_1) */
 
@@ -197,7 +200,17 @@ static int vnet_xmit(struct netdev *nd, const struct netdev_seg *segs, int nsegs
 	reclaim_tx(v);
 	struct virtq *q = &v->q[TXQ];
 	if (q->num_free == 0) {
+		/* The device frees TX buffers on its own time (QEMU's I/O
+		 * thread may lag behind a burst of replies): wait for it a
+		 * little before dropping the frame. */
+		uint64_t end = time_ns() + TX_FULL_WAIT_NS;
 		nd->stats.tx_ring_full++;
+		while (q->num_free == 0 && time_ns() < end) {
+			pause();
+			reclaim_tx(v);
+		}
+	}
+	if (q->num_free == 0) {
 		nd->stats.tx_drops++;
 		return -1;
 	}

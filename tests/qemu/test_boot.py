@@ -1,9 +1,12 @@
 """Boot and SMP (issue: bootable multicore unikernel): every vCPU comes up,
 the self-test passes, faults produce the panic report, idle costs nothing."""
 
+import json
 import re
+import socket
 import time
 
+from net import free_port, tcp_exchange, udp_ask, user_net, wait_udp_ready
 from vm import Vm
 
 
@@ -86,14 +89,33 @@ def test_panic_divide_error():
     _panic("div", 0, "divide error", smp=1)
 
 
-def test_dead_ap_is_skipped():
-    """An AP that never gets its SIPI is reported and the rest run."""
-    with Vm(smp=3, cmdline="test_dead_ap=2") as vm:
-        vm.wait_for(r"smp: core 2 \(apic \d+\) did not answer in \d+ ms, skipped", 90)
+def _ap_fault(option, expect_log):
+    """Issue 8: an AP that never starts, or that starts after its
+    timeout, leaves an appliance that serves on the rest and says so in
+    /api/status; the late one must not run on anyone's stack."""
+    udp, http = free_port(), free_port(socket.SOCK_STREAM)
+    with Vm(smp=3, cmdline=option, net=user_net(udp=[(udp, 5555)], tcp=[(http, 80)])) as vm:
+        vm.wait_for(expect_log, 90)
         m = vm.wait_for(r"cores online: (\d+)", 30)
         assert m.group(1) == "2"
         m = vm.wait_for(r"selftest: (\w+) \((\d+) tasks ran on (\d+) distinct", 30)
         assert m.group(1) == "passed" and m.group(3) == "2"
+        wait_udp_ready(udp, b"10\n")
+        assert udp_ask(udp, b"100000 4\n").startswith(b"38368 tasks=4 mode=repeat cores=2 ")
+        out = tcp_exchange(http, b"GET /api/status HTTP/1.1\r\nConnection: close\r\n\r\n")
+        st = json.loads(out.split(b"\r\n\r\n", 1)[1])
+        assert st["smp"] == {"discovered": 3, "online": 2, "parked": 1}, st["smp"]
+        assert len(st["cores"]) == 2
+        assert "PANIC" not in vm.out
+
+
+def test_dead_ap_is_parked_and_reported():
+    _ap_fault("test_dead_ap=2", r"smp: core 2 \(apic \d+\) did not answer in \d+ ms, parked")
+
+
+def test_late_ap_parks_itself_and_is_reported():
+    _ap_fault("test_late_ap=1", r"smp: core 1 answered after its timeout: it found no stack "
+              r"and parked itself")
 
 
 def test_idle_costs_nothing():

@@ -3,7 +3,8 @@
  * itself, on a core index it chooses), and counters for kick, yield and
  * the ended jobs. Covers results, states, elapsed times, the busy and
  * invalid refusals, cancelling queued, running and finished jobs, the
- * history bound, listing, a callback that submits, and re-init. */
+ * history bound, listing, a callback that submits, the heap rule, and
+ * re-init. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -680,6 +681,67 @@ static void test_callback_submits(void)
 	CHECK(counters().running == 0);
 }
 
+/* The heap rule (jobs.h, JOBS_HEAP_RESERVE): a job whose allocations
+ * would leave less than the reserve free is refused busy, before anything
+ * is allocated or queued; one that leaves exactly the reserve runs. */
+static size_t mem_free_now;
+static int mem_free_calls;
+
+static size_t fake_mem_free(void)
+{
+	mem_free_calls++;
+	return mem_free_now;
+}
+
+static void test_heap_rule(void)
+{
+	struct jobs_env e = fake_env;
+	e.mem_free = fake_mem_free;
+	jobs_init(&e);
+	mem_free_now = (size_t)1 << 40;
+
+	struct job_spec big = { .limit = 100, .tasks = JOBS_TASKS_MAX, .mode = JOB_SPLIT };
+	struct job_spec big_repeat = { .limit = 100, .tasks = JOBS_TASKS_MAX, .mode = JOB_REPEAT };
+	struct job_spec small = { .limit = 100, .tasks = 1, .mode = JOB_REPEAT };
+	size_t need = jobs_mem_need(&big);
+	/* At least what the tasks, the queue's array and the bounds take. */
+	CHECK(need >= JOBS_TASKS_MAX * (3 * sizeof(uint64_t) + 2 * sizeof(void *)) +
+		      (JOBS_TASKS_MAX + 1) * sizeof(uint64_t));
+	CHECK(jobs_mem_need(&big_repeat) < need);
+	CHECK(jobs_mem_need(&small) < jobs_mem_need(&big_repeat));
+	CHECK(jobs_mem_need(&small) < 1024);
+
+	/* One byte short: busy, counted as rejected, the queue untouched. */
+	mem_free_now = need + JOBS_HEAP_RESERVE - 1;
+	struct job_counters c0 = counters();
+	int calls = submit_calls, asked = mem_free_calls;
+	uint64_t id = 777;
+	struct rec r = { 0 };
+	CHECK(jobs_submit(&big, now, on_done, &r, &id) == JOB_EBUSY);
+	CHECK(mem_free_calls > asked);
+	CHECK(id == 777 && submit_calls == calls && depth() == 0);
+	struct job_counters c1 = counters();
+	CHECK(c1.rejected == c0.rejected + 1 && c1.accepted == c0.accepted && c1.running == 0);
+	/* A small job still fits where the big one did not. */
+	struct rec rs = { 0 };
+	CHECK(jobs_submit(&small, now, on_done, &rs, &id) == JOB_OK);
+	drain();
+	CHECK(rs.calls == 1 && rs.info.result == 25);
+	/* Exactly the reserve left: accepted, and it runs. */
+	mem_free_now = need + JOBS_HEAP_RESERVE;
+	CHECK(jobs_submit(&big, now, on_done, &r, &id) == JOB_OK);
+	CHECK(depth() == JOBS_TASKS_MAX);
+	drain();
+	CHECK(r.calls == 1 && r.info.result == 25);
+	/* Below the reserve nothing is accepted, however small. */
+	mem_free_now = JOBS_HEAP_RESERVE - 1;
+	c0 = counters();
+	CHECK(jobs_submit(&small, now, on_done, &rs, &id) == JOB_EBUSY);
+	CHECK(counters().rejected == c0.rejected + 1 && depth() == 0);
+	CHECK(rs.calls == 1);
+	mem_free_now = (size_t)1 << 40;
+}
+
 static void test_reinit(void)
 {
 	/* Leave a job in flight (queued, not run) and one finished. */
@@ -737,6 +799,8 @@ int main(void)
 	test_history();
 	reset_env();
 	test_callback_submits();
+	reset_env();
+	test_heap_rule();
 	reset_env();
 	test_reinit();
 
