@@ -29,7 +29,11 @@ LWIP_FILES := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c \
 	core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c \
 	core/ipv4/ip4_frag.c netif/ethernet.c
 LWIP_OBJ := $(patsubst %.c,$(BUILD)/obj/lwip/%.o,$(LWIP_FILES))
-KERNEL_OBJ := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRC) $(KERNEL_ASM)) $(LWIP_OBJ)
+# The dashboard (web/) becomes C data at build time (tools/embed_web.py).
+WEB_FILES := $(sort $(wildcard web/*))
+WEB_C := $(BUILD)/gen/web_assets.c
+KERNEL_OBJ := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRC) $(KERNEL_ASM)) $(LWIP_OBJ) \
+	$(BUILD)/obj/gen/web_assets.c.o
 
 ELF := $(BUILD)/appliance.elf
 ISO := $(BUILD)/appliance.iso
@@ -60,6 +64,14 @@ $(BUILD)/third_party/jsmn/jsmn.h: /usr/include/jsmn.h
 $(BUILD)/obj/%.c.o: %.c | $(LWIP)/src/core/init.c $(BUILD)/third_party/jsmn/jsmn.h
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"; $(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
+
+$(WEB_C): $(WEB_FILES) tools/embed_web.py
+	@mkdir -p $(dir $@)
+	@echo "  EMBED web/ -> $@"; python3 tools/embed_web.py $@ $(WEB_FILES)
+
+$(BUILD)/obj/gen/web_assets.c.o: $(WEB_C) appliance/http/assets.h
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"; $(CC) $(KCFLAGS) -Iappliance/http -c $< -o $@
 
 $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
