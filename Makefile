@@ -134,6 +134,8 @@ unit: $(UNIT_BINS)
 # make fuzz: libFuzzer targets (tests/fuzz/fuzz.mk); make test runs them
 # briefly over the committed seed corpus.
 -include tests/fuzz/fuzz.mk
+# make soak: the longer runs (tests/soak/run_soak.py, about 25 minutes).
+-include tests/soak/soak.mk
 
 # Host client (tools/primectl.c), with the workload file for its self-check.
 PRIMECTL := $(BUILD)/primectl
