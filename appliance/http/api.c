@@ -68,19 +68,25 @@ static bool snapshot(struct status_snap *s)
 	return true;
 }
 
+/* Renders into size bytes, doubling the room while it runs out (a few
+ * times at most: size is an estimate from the core count). */
 static void send_big(struct http_conn_ref ref, int status, const char *ctype,
 		     void (*render)(struct outbuf *, const void *), const void *arg, size_t size)
 {
-	char *buf = malloc(size);
-	if (!buf) {
-		http_respond_error(ref, 503, "out of memory", "Retry-After: 1\r\n");
-		return;
+	for (int tries = 0; tries < 4; tries++, size *= 2) {
+		char *buf = malloc(size);
+		if (!buf)
+			break;
+		struct outbuf o;
+		out_init(&o, buf, size);
+		render(&o, arg);
+		if (!o.overflow || tries == 3)
+			http_respond_out(ref, status, ctype, &o, NULL);
+		free(buf);
+		if (!o.overflow || tries == 3)
+			return;
 	}
-	struct outbuf o;
-	out_init(&o, buf, size);
-	render(&o, arg);
-	http_respond_out(ref, status, ctype, &o, NULL);
-	free(buf);
+	http_respond_error(ref, 503, "out of memory", "Retry-After: 1\r\n");
 }
 
 static void r_status(struct outbuf *o, const void *s) { render_status(o, s); }
