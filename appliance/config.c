@@ -47,4 +47,5 @@ void config_parse(const struct cmdline *cl, struct boot_config *cfg)
 	cfg->test.udp_echo = (uint16_t)number_option(cl, "test_udp_echo", 1, 65535);
 	cfg->test.log_jobs = number_option(cl, "test_log_jobs", 0, 1) == 1;
 	cfg->test.bench_floor = (int)number_option(cl, "bench_floor", 1, 2);
+	cfg->test.speed = number_option(cl, "test_speed", 0, 1) == 1;
 }

@@ -20,6 +20,7 @@ struct test_config {
 	uint16_t udp_echo;      /* test_udp_echo=PORT, 0 none */
 	bool log_jobs;          /* test_log_jobs=1 */
 	int bench_floor;        /* bench_floor=1|2, 0 none */
+	bool speed;             /* test_speed=1: time a small workload at boot */
 };
 
 struct boot_config {

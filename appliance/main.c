@@ -70,6 +70,7 @@ void kmain(uint32_t magic, uint32_t info)
 	smp_start_aps(&cfg.test.smp);           /* INIT-SIPI-SIPI; "cores online: N" */
 	smp_selftest();                         /* every core runs one task */
 	testhooks_fault(&cfg.test);             /* test only: panic_test= */
+	testhooks_speed(&cfg.test);             /* test only: test_speed= */
 	testhooks_bench_floor(&cfg.test);       /* benchmark only: halts for good */
 
 	struct sched_stats ss;

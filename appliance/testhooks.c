@@ -10,8 +10,10 @@
 #include "../kernel/console.h"
 #include "../kernel/lapic.h"
 #include "../kernel/panic.h"
+#include "../kernel/time.h"
 #include "../kernel/x86.h"
 #include "../smp/sched.h"
+#include "jobs/primes.h"
 #include "lwip/udp.h"
 
 /* panic_test=stack: recurse until the stack's guard page stops it. */
@@ -64,6 +66,16 @@ void testhooks_bench_floor(const struct test_config *t)
 		vnet_init(lapic_id());
 	kprintf("appliance: bench_floor=%d, halting\n", t->bench_floor);
 	sched_bsp_loop(&none);
+}
+
+void testhooks_speed(const struct test_config *t)
+{
+	if (!t->speed)
+		return;
+	uint64_t t0 = time_ns();
+	uint64_t n = count_primes_below(20000);
+	kprintf("speed: %lu primes below 20000 in %lu us\n", (unsigned long)n,
+		(unsigned long)((time_ns() - t0) / 1000));
 }
 
 static void echo_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,

@@ -13,6 +13,9 @@ void testhooks_fault(const struct test_config *t);
  * cost); 2 also drives the NIC with its RX ring filled. Returns when the
  * option is absent. */
 void testhooks_bench_floor(const struct test_config *t);
+/* test_speed=1: count the primes below 20000 on the BSP and print how long
+ * it took (tools/accel.sh tells a usable KVM from a pathologically slow one). */
+void testhooks_speed(const struct test_config *t);
 /* test_udp_echo=PORT: echo datagrams on PORT (network up). */
 void testhooks_udp_echo(const struct test_config *t);
 /* test_log_jobs=1: every finished job on the console with each core's

@@ -10,6 +10,8 @@
 #define CR0_PE           1
 #define CR0_PG           (1 << 31)
 #define CR0_WP           (1 << 16)
+#define CR0_NW           (1 << 29)
+#define CR0_CD           (1 << 30)
 #define CR4_PAE          (1 << 5)
 #define MSR_EFER         0xc0000080
 #define   EFER_LME       (1 << 8)
@@ -45,6 +47,7 @@ tramp32:
 	wrmsr
 	movl %cr0, %eax
 	orl $(CR0_PG | CR0_WP), %eax
+	andl $~(CR0_CD | CR0_NW), %eax  /* an AP leaves INIT with caches off (boot.S) */
 	movl %eax, %cr0
 	ljmp $0x08, $ABS(tramp64)
 

@@ -29,7 +29,7 @@ fi
 
 accel=$(bash "$top/tools/accel.sh")
 if [ "$accel" = kvm ]; then
-	accel_args=(-accel kvm -cpu host)
+	accel_args=(-accel kvm -cpu host,-arch-capabilities)     # tools/accel.sh says why
 	# intremap under KVM needs the IOAPIC in QEMU
 	[ "$cpus" -le 255 ] || machine[1]+=,kernel-irqchip=split
 	echo "run: /dev/kvm is usable: -accel kvm"

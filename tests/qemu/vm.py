@@ -46,7 +46,7 @@ def accel():
 def accel_args(cpu=None):
     """-accel (and -cpu: host under KVM unless cpu names another model)."""
     if accel() == "kvm":
-        return ["-accel", "kvm", "-cpu", cpu or "host"]
+        return ["-accel", "kvm", "-cpu", cpu or "host,-arch-capabilities"]
     return ["-accel", "tcg,thread=multi"] + (["-cpu", cpu] if cpu else [])
 
 
