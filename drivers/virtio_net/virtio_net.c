@@ -76,7 +76,7 @@
  * 128 transmit buffers take their replies as the device frees them. */
 #define RX_RING_SIZE            256
 #define TX_RING_SIZE            128
-#define TX_FULL_WAIT_NS         2000000ULL      /* then the frame is dropped (counted) */
+#define TX_FULL_WAIT_NS         10000000ULL      /* then the frame is dropped (counted) */
 #define BUF_SIZE                2048
 #define NET_HDR_SIZE            12      /* virtio_net_hdr with num_buffers (VERSION_1) */
 
