@@ -11,15 +11,19 @@
 #define LWIP_TIMERS             1
 #define LWIP_TIMERS_CUSTOM      1       /* lwip_port/timeouts.c: no cyclic timers */
 
-/* Memory: lwIP's own heap and pools, sized for 32 HTTP connections and a
+/* Memory: lwIP's own heap and pools, sized for 64 HTTP connections and a
  * burst of UDP requests; kept small enough for -m 8M. */
 #define MEM_ALIGNMENT           8
 #define MEM_SIZE                (192 * 1024)
 #define MEMP_NUM_PBUF           64
 #define MEMP_NUM_UDP_PCB        8
-#define MEMP_NUM_TCP_PCB        40
+/* TCP pcbs: http.c's 64 connections (HTTP_MAX_CONNS), up to 32 refused
+ * ones being answered 503 (HTTP_MAX_REFUSING), and 32 more for those
+ * closing (FIN_WAIT, LAST_ACK) or in TIME-WAIT; when the pool is empty
+ * lwIP takes the oldest TIME-WAIT one for a new connection. */
+#define MEMP_NUM_TCP_PCB        128
 #define MEMP_NUM_TCP_PCB_LISTEN 4
-#define MEMP_NUM_TCP_SEG        128
+#define MEMP_NUM_TCP_SEG        256     /* a few unacknowledged segments per connection */
 #define PBUF_POOL_SIZE          96
 #define PBUF_POOL_BUFSIZE       1536
 /* Out-of-order TCP segments each hold a pool pbuf until the gap is filled

@@ -8,10 +8,18 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 third="$top/build/third_party"
 
 # clang and libclang-rt-14-dev (only recommended by clang): the libFuzzer
-# targets of tests/fuzz.
+# targets of tests/fuzz. nftables: packet loss on a tap device
+# (tests/qemu/test_loss.py; this kernel has no netem). wrk: make soak.
 pkgs=(qemu-system-x86 qemu-utils grub-pc-bin grub-common xorriso mtools
       libjsmn-dev dpkg-dev gcc clang libclang-rt-14-dev make python3 iproute2
-      iputils-ping netcat-openbsd curl)
+      iputils-ping netcat-openbsd curl
+      nftables wrk
+      chromium nodejs)
+# chromium, nodejs, npm: the dashboard's browser test (tests/qemu/
+# test_dashboard.py; puppeteer-core itself comes from npm ci). Debian's npm
+# only where no npm is there: a NodeSource nodejs carries its own and
+# conflicts with Debian's.
+command -v npm >/dev/null || pkgs+=(npm)
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then

@@ -9,7 +9,10 @@
  * connection closes. After an error that loses the request framing, the
  * answer goes out, our side is shut, and what the client still sends is
  * read and dropped for HTTP_LINGER_S, so the answer is not lost to a
- * reset. */
+ * reset. A connection beyond HTTP_MAX_CONNS gets a fixed 503 at once
+ * (no slot, no input buffer: a few callbacks on the bare pcb) and is
+ * closed the same way; only when HTTP_MAX_REFUSING of those are already
+ * lingering, or lwIP has no memory for the answer, is it reset. */
 #include "http.h"
 
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include <string.h>
 
 #include "../../kernel/console.h"
+#include "lwip/sys.h"
 #include "lwip/tcp.h"
 
 #define POLLS_PER_S     2       /* tcp_poll runs every 500 ms */
@@ -38,7 +42,10 @@ struct conn {
 	bool unframed;          /* a body of unknown length may still come: linger */
 	bool deferred;          /* a handler answers later */
 	uint64_t defer_tag;
-	int idle_polls;
+	/* sys_now() at the last traffic. The silence is measured in time,
+	 * not in polls: a poll that comes late (a busy or descheduled
+	 * core) must not stretch every later one. */
+	u32_t active_ms;
 };
 
 static struct conn conns[HTTP_MAX_CONNS];
@@ -120,7 +127,7 @@ static void conn_linger(struct conn *c)
 		return;
 	}
 	c->lingering = true;
-	c->idle_polls = 0;
+	c->active_ms = sys_now();
 	c->in_len = 0;
 }
 
@@ -330,7 +337,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		pbuf_free(p);
 		return ERR_OK;                  /* and the linger time runs on */
 	}
-	c->idle_polls = 0;
+	c->active_ms = sys_now();
 	if (c->in_len + p->tot_len > IN_SIZE && busy(c)) {
 		/* No room while an answer is pending: lwIP keeps the segment
 		 * and offers it again later (flow control, nothing lost). */
@@ -364,7 +371,7 @@ static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 	(void)len;
 	struct conn *c = arg;
 	aborted_pcb = NULL;
-	c->idle_polls = 0;
+	c->active_ms = sys_now();
 	flush(c);
 	return callback_result(pcb);
 }
@@ -374,21 +381,23 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 	struct conn *c = arg;
 	aborted_pcb = NULL;
 	if (c->lingering) {
-		if (++c->idle_polls >= HTTP_LINGER_S * POLLS_PER_S)
+		if (sys_now() - c->active_ms >= HTTP_LINGER_S * 1000u)
 			conn_close(c);
 		return callback_result(pcb);
 	}
 	if (c->deferred) {
+		c->active_ms = sys_now();       /* waiting for a handler is not silence */
 		handlers->deferred_poll(ref_of(c), c->defer_tag);
 		return callback_result(pcb);
 	}
 	if (c->out) {
 		/* A write refused for lack of memory gets no sent callback:
 		 * retry here. Pending output is not idleness. */
+		c->active_ms = sys_now();
 		flush(c);
 		return callback_result(pcb);
 	}
-	if (++c->idle_polls >= HTTP_IDLE_S * POLLS_PER_S)
+	if (sys_now() - c->active_ms >= HTTP_IDLE_S * 1000u)
 		conn_close(c);
 	return callback_result(pcb);
 }
@@ -401,6 +410,97 @@ static void on_err(void *arg, err_t err)
 		conn_free(c);   /* lwIP already freed the pcb */
 }
 
+/* ---- connections beyond HTTP_MAX_CONNS --------------------------------
+ * They hold no slot and no buffer: the pcb's callback argument is the
+ * constant below. The 503 goes out from the accept callback, our side is
+ * shut after it, and what the client sends (its request) is read and
+ * dropped until it closes or HTTP_LINGER_S pass (one tcp_poll interval),
+ * so the answer is not destroyed by a reset. */
+
+static char full_answer[256];    /* the whole 503, made by http_init */
+static size_t full_len;
+
+static void make_full_answer(void)
+{
+	char body[128];
+	int bl = snprintf(body, sizeof(body),
+			  "{\"error\":\"all %d connections are in use; retry in a second\"}\n",
+			  HTTP_MAX_CONNS);
+	int n = snprintf(full_answer, sizeof(full_answer),
+			 "HTTP/1.1 503 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+			 "Retry-After: 1\r\nConnection: close\r\n\r\n%s",
+			 reason(503), bl, body);
+	full_len = n > 0 && (size_t)n < sizeof(full_answer) ? (size_t)n : 0;
+}
+
+static int refusing;            /* pcbs of refused connections still ours */
+static char refusing_tag;       /* their callback argument */
+
+static void refused_end(struct tcp_pcb *pcb, bool *aborted)
+{
+	tcp_arg(pcb, NULL);
+	tcp_recv(pcb, NULL);
+	tcp_poll(pcb, NULL, 0);
+	tcp_err(pcb, NULL);
+	refusing--;
+	*aborted = false;
+	if (tcp_close(pcb) != ERR_OK) {
+		tcp_abort(pcb);
+		*aborted = true;
+	}
+}
+
+static err_t refused_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	(void)arg;
+	(void)err;
+	if (p) {
+		tcp_recved(pcb, p->tot_len);    /* dropped: the 503 is the answer */
+		pbuf_free(p);
+		return ERR_OK;
+	}
+	bool aborted;
+	refused_end(pcb, &aborted);     /* the client closed: so do we */
+	return aborted ? ERR_ABRT : ERR_OK;
+}
+
+static err_t refused_poll(void *arg, struct tcp_pcb *pcb)
+{
+	(void)arg;
+	bool aborted;
+	refused_end(pcb, &aborted);     /* HTTP_LINGER_S passed */
+	return aborted ? ERR_ABRT : ERR_OK;
+}
+
+static void refused_err(void *arg, err_t err)
+{
+	(void)arg;
+	(void)err;
+	refusing--;                     /* lwIP freed the pcb (a reset) */
+}
+
+/* A connection that gets no slot: the 503 and our FIN, then it lingers
+ * without state. ERR_ABRT: that was not possible (too many lingering
+ * already, or no memory for the answer) and the pcb is reset. */
+static err_t refuse_conn(struct tcp_pcb *pcb)
+{
+	stats.refused++;
+	if (refusing >= HTTP_MAX_REFUSING || !full_len || tcp_sndbuf(pcb) < full_len ||
+	    tcp_write(pcb, full_answer, (u16_t)full_len, TCP_WRITE_FLAG_COPY) != ERR_OK ||
+	    tcp_shutdown(pcb, 0, 1) != ERR_OK) {
+		stats.reset++;
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
+	refusing++;
+	tcp_arg(pcb, &refusing_tag);
+	tcp_recv(pcb, refused_recv);
+	tcp_poll(pcb, refused_poll, HTTP_LINGER_S * POLLS_PER_S);
+	tcp_err(pcb, refused_err);
+	tcp_nagle_disable(pcb);
+	return ERR_OK;
+}
+
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	(void)arg;
@@ -411,16 +511,14 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		if (!conns[i].pcb)
 			c = &conns[i];
 	char *in = c ? malloc(IN_SIZE) : NULL;
-	if (!in) {
-		stats.refused++;
-		tcp_abort(pcb);
-		return ERR_ABRT;
-	}
+	if (!in)
+		return refuse_conn(pcb);
 	uint32_t gen = c->gen;
 	memset(c, 0, sizeof(*c));
 	c->gen = gen;
 	c->pcb = pcb;
 	c->in = in;
+	c->active_ms = sys_now();
 	stats.open++;
 	tcp_arg(pcb, c);
 	tcp_recv(pcb, on_recv);
@@ -434,6 +532,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 void http_init(uint16_t port, const struct http_handlers *h)
 {
 	handlers = h;
+	make_full_answer();
 	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
 	if (!pcb || tcp_bind(pcb, IP4_ADDR_ANY, port) != ERR_OK) {
 		kprintf("http: cannot bind tcp port %u\n", port);

@@ -13,7 +13,14 @@
 #include "httpreq.h"
 #include "render.h"
 
-#define HTTP_MAX_CONNS  32
+/* Each connection holds a 12 KiB input buffer (head and body limits) on
+ * the heap and one lwIP pcb; lwipopts.h's MEMP_NUM_TCP_PCB covers these,
+ * the refused ones and those closing. */
+#define HTTP_MAX_CONNS  64
+/* Connections beyond HTTP_MAX_CONNS are answered 503 (Retry-After: 1,
+ * Connection: close) and closed; at most this many of them are kept
+ * until their client closes (HTTP_LINGER_S at most), others are reset. */
+#define HTTP_MAX_REFUSING 32
 #define HTTP_IDLE_S     20      /* API.md: closed after 10 to 30 s of silence */
 
 /* A connection as a handler holds it: stale once the client is gone. */
@@ -33,7 +40,8 @@ struct http_handlers {
 
 struct http_stats {
 	uint64_t bad;           /* requests refused before a handler saw them */
-	uint64_t refused;       /* connections reset: all HTTP_MAX_CONNS in use */
+	uint64_t refused;       /* connections turned away: all HTTP_MAX_CONNS in use */
+	uint64_t reset;         /* of those, reset instead of answered 503 */
 	uint32_t open;          /* connections now */
 };
 

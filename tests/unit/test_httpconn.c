@@ -57,10 +57,14 @@ struct fconn {
 	int fail_close;         /* next tcp_close calls fail (ERR_MEM) */
 	int fail_write;         /* next tcp_write calls fail (ERR_MEM) */
 	int fail_shutdown;
+	u32_t now;              /* its clock: each poll is 500 ms later */
 };
 
 static struct fconn fakes[MAX_FAKE];
 static int nfakes;
+static size_t accept_sndbuf;    /* send buffer of new pcbs; 0: FULL_SNDBUF */
+static int accept_fail_write;   /* tcp_write failures for new pcbs */
+static int accept_fail_shutdown;        /* tcp_shutdown failures for new pcbs */
 static struct tcp_pcb *listen_pcb;
 static tcp_accept_fn accept_fn;
 static void *listen_arg;
@@ -86,6 +90,17 @@ static struct fconn *live(struct tcp_pcb *pcb, const char *what)
 		return NULL;
 	}
 	return f;
+}
+
+/* sys_now(): http.c measures silence in time. Each connection has its own
+ * clock, advanced 500 ms by each of its polls (as lwIP's tcp_poll interval
+ * 1), so that N polls of one connection are N x 500 ms for it whatever
+ * the others do. Set to the connection's clock before each callback. */
+static u32_t fake_now;
+
+u32_t sys_now(void)
+{
+	return fake_now;
 }
 
 int kprintf(const char *fmt, ...)
@@ -345,19 +360,30 @@ static struct fconn *client_connect_on(struct tcp_pcb *reuse, err_t *accept_rc)
 	} else {
 		f->pcb = calloc(1, sizeof(struct tcp_pcb));
 	}
-	f->pcb->snd_buf = FULL_SNDBUF;
+	f->pcb->snd_buf = accept_sndbuf ? (tcpwnd_size_t)accept_sndbuf : FULL_SNDBUF;
+	f->fail_write = accept_fail_write;
+	f->fail_shutdown = accept_fail_shutdown;
 	f->pcb->state = ESTABLISHED;
 	f->out_cap = 4096;
 	f->out = calloc(1, f->out_cap);
+	f->now = 0xfffff000u;    /* near the wrap of the 32-bit ms clock */
+	fake_now = f->now;
 	err_t rc = accept_fn(listen_arg, f->pcb, ERR_OK);
 	if (accept_rc)
 		*accept_rc = rc;
 	/* lwIP's rule: ERR_ABRT if and only if the pcb was aborted. */
 	CHECK((rc == ERR_ABRT) == f->aborted);
 	if (rc == ERR_OK) {
-		CHECK(f->recv && f->sent && f->poll && f->err && f->arg);
-		CHECK(f->poll_interval == 1);
+		CHECK(f->recv && f->poll && f->err && f->arg);
 		CHECK(tcp_nagle_disabled(f->pcb));
+		if (f->shut_tx) {
+			/* Turned away (all connections in use): the 503 at
+			 * once, our side shut, closed after HTTP_LINGER_S. */
+			CHECK(!strncmp(f->out, "HTTP/1.1 503 ", 13));
+			CHECK(f->poll_interval == HTTP_LINGER_S * POLLS_PER_S);
+		} else {
+			CHECK(f->sent && f->poll_interval == 1 && f->out_len == 0);
+		}
 	}
 	return f;
 }
@@ -390,6 +416,7 @@ static err_t deliver_pbuf(struct fconn *f, struct pbuf *p)
 	int frees = t->frees;
 	size_t recved = f->recved;
 	bool ab = f->aborted;
+	fake_now = f->now;
 	err_t rc = f->recv(f->arg, f->pcb, p, ERR_OK);
 	check_abrt(f, ab, rc);
 	if (rc == ERR_MEM) {
@@ -423,6 +450,7 @@ static void fin(struct fconn *f)
 	if (gone(f) || !f->recv)
 		return;
 	bool ab = f->aborted;
+	fake_now = f->now;
 	err_t rc = f->recv(f->arg, f->pcb, NULL, ERR_OK);
 	check_abrt(f, ab, rc);
 }
@@ -436,7 +464,10 @@ static void ack(struct fconn *f, size_t n)
 		return;
 	f->unacked -= n;
 	f->pcb->snd_buf = (tcpwnd_size_t)(f->pcb->snd_buf + n);
+	if (!f->sent)
+		return;         /* lwIP calls no sent callback then */
 	bool ab = f->aborted;
+	fake_now = f->now;
 	err_t rc = f->sent(f->arg, f->pcb, (u16_t)n);
 	check_abrt(f, ab, rc);
 }
@@ -446,6 +477,8 @@ static void poll1(struct fconn *f)
 	if (gone(f) || !f->poll)
 		return;
 	bool ab = f->aborted;
+	f->now += 500;
+	fake_now = f->now;
 	err_t rc = f->poll(f->arg, f->pcb);
 	check_abrt(f, ab, rc);
 }
@@ -847,6 +880,17 @@ static void test_idle(void)
 	poll1(f);
 	CHECK(f->closed && !f->aborted);
 
+	/* Silence is time, not a count of polls: polls that come late (a
+	 * busy or descheduled core) do not stretch it (issue 10: 36 s
+	 * instead of 20 on a loaded host). */
+	f = client_connect(NULL);
+	f->now += HTTP_IDLE_S * 1000 - 1500;    /* the first poll 18.5 s late */
+	poll1(f);
+	poll1(f);
+	CHECK(!gone(f));                        /* 19.5 s of silence */
+	poll1(f);
+	CHECK(f->closed && !f->aborted);        /* 20 s: closed, 3 polls in */
+
 	/* A deferred connection is not idle: deferred_poll on each poll. */
 	f = client_connect(NULL);
 	sends(f, GET("/defer"));
@@ -1082,23 +1126,111 @@ static void test_reset(void)
 	CHECK(st().open == open0);
 }
 
+/* A connection turned away: one 503 with Retry-After and Connection:
+ * close, our side shut, no handler call. */
+static void check_full(struct fconn *f)
+{
+	struct answer a[2];
+	size_t rest;
+	CHECK(answers(f, a, 2, &rest) == 1 && rest == 0);
+	CHECK(a[0].status == 503 && a[0].close && !strcmp(a[0].ctype, "application/json"));
+	CHECK(strstr(f->out, "HTTP/1.1 503 Service Unavailable\r\n") == f->out);
+	CHECK(strstr(f->out, "\r\nRetry-After: 1\r\n") != NULL);
+	CHECK(!strncmp(a[0].body, "{\"error\":\"", 10) && !strcmp(a[0].body + a[0].clen - 3, "\"}\n"));
+	CHECK(f->shut_tx && !f->shut_rx && !gone(f));
+}
+
 static void test_limits(void)
 {
 	uint32_t open0 = st().open;
-	uint64_t refused0 = st().refused;
+	uint64_t refused0 = st().refused, reset0 = st().reset;
 	CHECK(open0 == 0);
 	struct fconn *c[HTTP_MAX_CONNS];
 	for (int i = 0; i < HTTP_MAX_CONNS; i++) {
 		err_t rc;
 		c[i] = client_connect(&rc);
-		CHECK(rc == ERR_OK && !gone(c[i]));
+		CHECK(rc == ERR_OK && !gone(c[i]) && !c[i]->shut_tx);
 	}
 	CHECK(st().open == HTTP_MAX_CONNS);
+
+	/* One more is answered 503 at once, not reset (issue 10). */
 	err_t rc;
+	int calls = req_calls;
 	struct fconn *x = client_connect(&rc);
-	CHECK(rc == ERR_ABRT && x->aborted);
-	CHECK(st().refused == refused0 + 1 && st().open == HTTP_MAX_CONNS);
-	/* Every one of the 32 still works. */
+	CHECK(rc == ERR_OK);
+	check_full(x);
+	CHECK(st().refused == refused0 + 1 && st().reset == reset0 && st().open == HTTP_MAX_CONNS);
+	/* Its request is read and dropped (unread data would make lwIP
+	 * reset, and the 503 could be lost), and reaches no handler. */
+	size_t rv = x->recved;
+	CHECK(sends(x, GET("/over") GET("/over")) == ERR_OK);
+	CHECK(x->recved == rv + 2 * strlen(GET("/over")));
+	CHECK(req_calls == calls && nanswers(x) == 1 && !gone(x));
+	ack(x, 0);              /* no sent callback needed: nothing more goes out */
+	/* The client closes: so do we. */
+	fin(x);
+	CHECK(x->closed && !x->aborted);
+	/* A silent one is closed at its first poll (HTTP_LINGER_S). */
+	x = client_connect(&rc);
+	CHECK(rc == ERR_OK);
+	check_full(x);
+	poll1(x);
+	CHECK(x->closed && !x->aborted);
+	/* tcp_close failing: aborted, ERR_ABRT from the callback (checked
+	 * by poll1 and fin). */
+	x = client_connect(&rc);
+	x->fail_close = 1;
+	poll1(x);
+	CHECK(x->aborted);
+	x = client_connect(&rc);
+	x->fail_close = 1;
+	fin(x);
+	CHECK(x->aborted);
+	/* A reset by the client (lwIP frees the pcb, calls the error callback). */
+	x = client_connect(&rc);
+	CHECK(rc == ERR_OK);
+	reset(x);
+	CHECK(st().refused == refused0 + 5 && st().reset == reset0);
+
+	/* At most HTTP_MAX_REFUSING are kept at once: beyond, a reset. */
+	struct fconn *r[HTTP_MAX_REFUSING];
+	for (int round = 0; round < 2; round++) {
+		/* The second round shows every way out above gave its place back. */
+		for (int i = 0; i < HTTP_MAX_REFUSING; i++) {
+			r[i] = client_connect(&rc);
+			CHECK(rc == ERR_OK && nanswers(r[i]) == 1 && r[i]->shut_tx);
+		}
+		x = client_connect(&rc);
+		CHECK(rc == ERR_ABRT && x->aborted && x->out_len == 0);
+		CHECK(st().reset == reset0 + 1 + (uint64_t)round);
+		for (int i = 0; i < HTTP_MAX_REFUSING; i++) {
+			if (i % 3 == 0)
+				fin(r[i]);
+			else if (i % 3 == 1)
+				polls(r[i], 1);
+			else
+				reset(r[i]);
+			CHECK(gone(r[i]));
+		}
+	}
+	CHECK(st().refused == refused0 + 5 + 2 * (HTTP_MAX_REFUSING + 1));
+	/* No memory for the 503 (send buffer, or tcp_write): a reset. */
+	accept_sndbuf = 10;
+	x = client_connect(&rc);
+	CHECK(rc == ERR_ABRT && x->aborted && x->out_len == 0);
+	accept_sndbuf = 0;
+	accept_fail_write = 1;
+	x = client_connect(&rc);
+	CHECK(rc == ERR_ABRT && x->aborted && x->out_len == 0);
+	accept_fail_write = 0;
+	accept_fail_shutdown = 1;
+	x = client_connect(&rc);
+	CHECK(rc == ERR_ABRT && x->aborted && !x->shut_tx);
+	accept_fail_shutdown = 0;
+	CHECK(st().reset == reset0 + 5 && st().open == HTTP_MAX_CONNS);
+	CHECK(req_calls == calls);
+
+	/* Every one of the 64 still works. */
 	for (int i = 0; i < HTTP_MAX_CONNS; i++) {
 		sends(c[i], GET("/alive"));
 		CHECK(nanswers(c[i]) == 1);
@@ -1107,13 +1239,20 @@ static void test_limits(void)
 	fin(c[7]);
 	CHECK(c[7]->closed && st().open == HTTP_MAX_CONNS - 1);
 	x = client_connect(&rc);
-	CHECK(rc == ERR_OK && !gone(x) && st().open == HTTP_MAX_CONNS);
+	CHECK(rc == ERR_OK && !gone(x) && !x->shut_tx && st().open == HTTP_MAX_CONNS);
 	sends(x, GET("/new"));
 	CHECK(last_ref.slot == 7 && nanswers(x) == 1);
 	c[7] = x;
 	for (int i = 0; i < HTTP_MAX_CONNS; i++)
 		fin(c[i]);
-	CHECK(st().open == 0 && st().refused == refused0 + 1);
+	CHECK(st().open == 0 && st().refused == refused0 + 8 + 2 * (HTTP_MAX_REFUSING + 1));
+	/* With room again, a new connection is served. */
+	x = client_connect(&rc);
+	CHECK(rc == ERR_OK && !x->shut_tx);
+	sends(x, GET("/again"));
+	CHECK(nanswers(x) == 1);
+	fin(x);
+	CHECK(x->closed && st().open == 0);
 }
 
 /* tcp_close can fail (no memory for the FIN): http.c aborts then, and the
