@@ -63,6 +63,9 @@ static bool snapshot(struct status_snap *s)
 	if (cfg.udp_stats)
 		cfg.udp_stats(&s->udp);
 	s->bad = bad + hs.bad + s->udp.bad;
+	s->http.open = hs.open;
+	s->http.refused = hs.refused;
+	s->http.reset = hs.reset;
 	net_stats(&s->net);
 	kheap_stats(&s->mem);
 	return true;

@@ -88,6 +88,9 @@ void render_status(struct outbuf *o, const struct status_snap *s)
 		   s->net.heap_used, s->net.heap_size, (unsigned long)s->net.arp_drops,
 		   (unsigned long)s->net.ip_drops, (unsigned long)s->net.udp_drops,
 		   (unsigned long)s->net.tcp_drops);
+	out_printf(o, "\"http\":{\"open\":%lu,\"refused\":%lu,\"reset\":%lu},",
+		   (unsigned long)s->http.open, (unsigned long)s->http.refused,
+		   (unsigned long)s->http.reset);
 	out_printf(o, "\"udp\":{\"bad\":%lu,\"busy\":%lu,\"replies_lost\":%lu},",
 		   (unsigned long)s->udp.bad, (unsigned long)s->udp.busy,
 		   (unsigned long)s->udp.replies_lost);
@@ -156,6 +159,10 @@ void render_metrics(struct outbuf *o, const struct status_snap *s)
 		{ "appliance_lwip_ip_drops_total", "IP packets dropped.", s->net.ip_drops },
 		{ "appliance_lwip_udp_drops_total", "UDP datagrams dropped.", s->net.udp_drops },
 		{ "appliance_lwip_tcp_drops_total", "TCP segments dropped.", s->net.tcp_drops },
+		{ "appliance_http_refused_total", "HTTP connections answered 503: all in use.",
+		  s->http.refused },
+		{ "appliance_http_reset_total", "HTTP connections reset: no room even for a 503.",
+		  s->http.reset },
 		{ "appliance_udp_bad_total", "UDP requests refused as malformed.", s->udp.bad },
 		{ "appliance_udp_busy_total", "UDP requests refused as the appliance was full.",
 		  s->udp.busy },

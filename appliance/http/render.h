@@ -25,6 +25,9 @@ struct status_snap {
 	struct job_counters jobs;
 	uint64_t bad;           /* requests refused as malformed, UDP and HTTP */
 	struct udp_compute_stats udp;
+	struct {
+		uint64_t open, refused, reset;  /* connections now; turned away; of those, reset */
+	} http;
 	struct net_stats net;
 	struct kheap_stats mem;
 };
