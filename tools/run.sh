@@ -14,7 +14,7 @@ udp_port=${UDP_PORT:-5555}
 http_port=${HTTP_PORT:-8080}
 
 qemu=qemu-system-x86_64
-machine=(-machine pc,hpet=off)
+machine=(-machine "${MACHINE:-q35},hpet=off")     # MACHINE=pc: the i440FX one
 want=${QEMU:-}
 [ -n "$want" ] || { [ "$cpus" -gt 255 ] && want=10 || want=7.2; }
 case "$want" in

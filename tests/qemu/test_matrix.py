@@ -44,25 +44,25 @@ def _serve(smp, expect_mode, boot_timeout, mem="64M", **kw):
         assert out.count(b"appliance_core_halts_total{core=") == smp
     print("matrix: QEMU %s %s -smp %d: %s, timer %s, cores online after %.1f s, first UDP "
           "answer after %.1f s, APIC IDs %d..%d, /api/status %d bytes, /metrics %d bytes"
-          % (kw.get("qemu", "7.2"), kw.get("machine", "pc"), smp, expect_mode, timer, booted,
+          % (kw.get("qemu", "7.2"), kw.get("machine", "q35"), smp, expect_mode, timer, booted,
              answered, ids[0], ids[-1], len(body), len(out)))
     return ids
 
 
 def test_qemu72_one_core():
-    _serve(1, "xapic", 60)
+    _serve(1, "xapic", 60, machine="pc")
 
 
 def test_qemu72_255_cores_xapic_on_pc():
     """The largest xAPIC machine: APIC IDs 0..254 (255 is broadcast)."""
-    ids = _serve(255, "xapic", 240)
+    ids = _serve(255, "xapic", 240, machine="pc")
     assert ids[-1] == 254
 
 
 def test_qemu10_cpu_max_turns_x2apic_on_itself():
     """-cpu max offers x2APIC but leaves it off, as KVM does: the kernel
     must switch it on before it touches an APIC register."""
-    _serve(4, "x2apic", 60, qemu="10", cpu="max")
+    _serve(4, "x2apic", 60, qemu="10", cpu="max", machine="pc")
 
 
 def test_qemu10_q35_288_cores_apic_ids_above_255():

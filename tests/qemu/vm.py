@@ -102,7 +102,7 @@ class Vm:
     def __init__(self, smp=1, mem="64M", cmdline="", iso=False, net=None, extra=None,
                  qemu="7.2", machine=None, cpu=None, iommu=False, smm=None):
         if machine is None:
-            machine = "q35" if iommu else "pc"
+            machine = "q35"    # the modern machine; "pc" still works
         if machine not in MAX_SMP:
             raise ValueError("machine must be \"pc\" or \"q35\", not %r" % (machine,))
         if iommu and machine != "q35":
