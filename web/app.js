@@ -253,15 +253,15 @@ function renderCounters() {
 			['stack drops', stack == null ? null : fmtN(stack)]]);
 	}
 	const ht = s.http, u = s.udp;
-	if (ht || u) h += card('Requests', [['HTTP connections', ht && fmtN(ht.open)],
+	if (ht || u) h += card('Requests', [['HTTP open', ht && fmtN(ht.open)],
 		['HTTP refused (503)', ht && fmtN(ht.refused)], ['HTTP reset', ht && fmtN(ht.reset)],
 		['UDP bad', u && fmtN(u.bad)], ['UDP busy', u && fmtN(u.busy)],
 		['UDP replies lost', u && fmtN(u.replies_lost)]]);
-	if (m) h += card('Memory', [['heap used', fmtB(m.heap_used_bytes) + ' of ' + fmtB(m.heap_bytes)],
+	if (m) h += card('Memory', [['heap', fmtB(m.heap_used_bytes) + ' / ' + fmtB(m.heap_bytes)],
 		['peak', fmtB(m.heap_peak_bytes)], ['failures', fmtN(m.heap_failures)]]);
 	if (p) h += card('Processors', [['discovered', fmtN(p.discovered)], ['online', fmtN(p.online)],
 		['parked', fmtN(p.parked)],
-		['longest network gap', s.bsp ? fmtUs(s.bsp.serve_gap_max_us) : null]]);
+		['max serve gap', s.bsp ? fmtUs(s.bsp.serve_gap_max_us) : null]]);
 	const c = $('cnt');
 	if (c._h !== h) { c.innerHTML = h; c._h = h; }
 }
