@@ -26,11 +26,19 @@
 
 extern char __kernel_start[], __kernel_end[];
 
+/* Finished jobs are answered from here, the one place (jobs_poll); then
+ * the event streams see what changed. */
+static void deliver(void)
+{
+	jobs_poll();
+	api_poll();
+}
+
 /* The BSP loop: serve the network, deliver finished jobs, run a task or
  * halt (smp/sched.c). */
 static const struct bsp_ops bsp_ops = {
 	.serve = net_poll,
-	.deliver = jobs_poll,
+	.deliver = deliver,
 	.next_deadline_ns = net_next_deadline_ns,
 };
 
@@ -83,6 +91,7 @@ void kmain(uint32_t magic, uint32_t info)
 		.ncores = ss.ncores,
 		.yield = sched_bsp_yield,
 		.kick = sched_kick_bsp,
+		.on_change = api_job_changed,   /* the event streams' job events */
 		.on_end = testhooks_job_logger(&cfg.test),
 		.mem_free = heap_free_bytes,
 	};

@@ -6,10 +6,13 @@
  *
  * lwIP's cyclic timers (ARP 1 s, IP reassembly 1 s, DHCP 500 ms and 60 s)
  * would wake an idle appliance four times a second. timeouts.c never starts
- * them; they are driven on demand here instead: ARP while traffic was seen
- * in the last NET_ARP_LINGER_MS (pending queries live only that long); when
- * traffic resumes after a quiet spell, the ticks that were skipped are run
- * at once, so entries age by the wall clock as lwIP intends; reassembly
+ * them; they are driven on demand here instead: ARP's tick runs for
+ * NET_ARP_LINGER_MS after an ARP request went out (a pending query, or a
+ * stable entry in use being refreshed: they need the tick to be retried
+ * and to expire); otherwise the ticks are run late, when a frame comes or
+ * goes, as many as the wall clock says were due, so entries age as lwIP
+ * intends while an exchange with a known peer (an event stream's comment
+ * every 15 s) costs no ARP wake-up at all; reassembly
  * for NET_REASS_LINGER_MS after a fragment arrived, DHCP's fine timer only
  * while a DHCP exchange is under way, its coarse timer (lease renewal)
  * once a minute while DHCP runs. TCP's timer is on demand in lwIP already. */
@@ -20,6 +23,7 @@
 #include "../kernel/x86.h"
 #include "../smp/sched.h"
 #include "ipcfg.h"
+#include "timeouts.h"
 #include "lwip/dhcp.h"
 #include "lwip/ip4_frag.h"
 #include "lwip/prot/dhcp.h"
@@ -41,7 +45,7 @@ static struct netdev *dev;
 static const char *addr_source = "none";
 static uint32_t rand_state;
 static bool arp_armed, reass_armed, dhcp_fine_armed;
-static u32_t last_traffic_ms, reass_until_ms, arp_last_tick_ms;
+static u32_t arp_query_ms, reass_until_ms, arp_last_tick_ms;
 
 u32_t sys_now(void)
 {
@@ -64,27 +68,49 @@ static void arp_tick(void *arg)
 	(void)arg;
 	etharp_tmr();
 	arp_last_tick_ms += ARP_TMR_INTERVAL;
-	arp_armed = sys_now() - last_traffic_ms < NET_ARP_LINGER_MS;
+	arp_armed = sys_now() - arp_query_ms < NET_ARP_LINGER_MS;
 	if (arp_armed)
 		sys_timeout(ARP_TMR_INTERVAL, arp_tick, NULL);
 }
 
-static void note_traffic(void)
+/* An ARP request (ethertype 0x0806, operation 1) in an outgoing frame. */
+static bool arp_request(const struct pbuf *p)
 {
-	u32_t now = sys_now();
-	last_traffic_ms = now;
+	const uint8_t *f = p->payload;
+	return p->len >= 22 && f[12] == 0x08 && f[13] == 0x06 && f[20] == 0 && f[21] == 1;
+}
+
+/* The ARP ticks that came due while none ran (beyond ARP_MAXAGE more
+ * make no difference): before lwIP looks at the table. */
+static void arp_catch_up(void)
+{
 	if (arp_armed)
 		return;
-	/* Age the table by the ticks skipped while quiet (beyond ARP_MAXAGE
-	 * more make no difference), then tick again. */
+	u32_t now = sys_now();
 	u32_t missed = (now - arp_last_tick_ms) / ARP_TMR_INTERVAL;
-	if (missed > ARP_MAXAGE + 1)
+	if (missed > ARP_MAXAGE + 1) {
 		missed = ARP_MAXAGE + 1;
+		arp_last_tick_ms = now;
+	} else {
+		arp_last_tick_ms += missed * ARP_TMR_INTERVAL;
+	}
 	while (missed--)
 		etharp_tmr();
-	arp_last_tick_ms = now;
-	arp_armed = true;
-	sys_timeout(ARP_TMR_INTERVAL, arp_tick, NULL);
+}
+
+/* A frame in or out; after an ARP request, the tick runs again. */
+static void note_traffic(bool arp_query)
+{
+	arp_catch_up();
+	if (!arp_query)
+		return;
+	u32_t now = sys_now();
+	arp_query_ms = now;
+	if (!arp_armed) {
+		arp_armed = true;
+		u32_t since = now - arp_last_tick_ms;   /* < ARP_TMR_INTERVAL */
+		sys_timeout(ARP_TMR_INTERVAL - since, arp_tick, NULL);
+	}
 }
 
 static void reass_tick(void *arg)
@@ -157,7 +183,7 @@ static err_t linkoutput(struct netif *n, struct pbuf *p)
 		segs[k].len = q->len;
 		k++;
 	}
-	note_traffic();
+	note_traffic(arp_request(p));
 	if (dev->ops->xmit(dev, segs, k) < 0) {
 		LINK_STATS_INC(link.drop);
 		return ERR_MEM;
@@ -169,7 +195,7 @@ static err_t linkoutput(struct netif *n, struct pbuf *p)
 static bool rx_deliver(void *ctx, const void *frame, size_t len)
 {
 	(void)ctx;
-	note_traffic();
+	note_traffic(false);
 	note_fragment(frame, len);
 	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
 	if (!p) {
@@ -285,11 +311,14 @@ void net_poll(void)
 {
 	if (dev && dev->ops->rx_poll(dev, rx_deliver, NULL, RX_BUDGET) == RX_BUDGET)
 		sched_kick_bsp();       /* more frames wait: come back soon */
+	arp_catch_up();         /* timeouts below may send */
 	sys_check_timeouts();
+	tcp_timer_settle();
 }
 
 uint64_t net_next_deadline_ns(void)
 {
+	tcp_timer_settle();     /* answers sent after net_poll may need TCP's timer */
 	u32_t ms = sys_timeouts_sleeptime();
 	if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE)
 		return UINT64_MAX;

@@ -2,8 +2,11 @@
  * the same calls, but no cyclic timer is ever started. lwIP's stock
  * version arms ARP, IP reassembly and DHCP timers that fire every 0.5-1 s
  * forever, which would wake an idle appliance several times a second;
- * net.c arms those on demand instead. TCP's timer runs while TCP has
- * active or TIME-WAIT connections, as in lwIP. One-shot timeouts sit in a
+ * net.c arms those on demand instead. TCP's timer runs while a
+ * connection needs it: in TIME-WAIT or any state but established, or with
+ * data unacknowledged, an ACK owed or a tcp_poll callback; it stops while
+ * every connection is quiet (tcp_timer_settle, after each pass of the
+ * BSP loop), so an open idle connection costs no wake-up. One-shot timeouts sit in a
  * list sorted by due time; sys_timeouts_sleeptime() tells the BSP when to
  * arm its one-shot LAPIC timer. Only the BSP calls these. */
 #include "lwip/opt.h"
@@ -12,6 +15,7 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
+#include "timeouts.h"
 
 #if !LWIP_TIMERS_CUSTOM
 #error "lwipopts.h must set LWIP_TIMERS_CUSTOM: this file replaces lwIP's timeouts.c"
@@ -112,11 +116,36 @@ void sys_restart_timeouts(void)
 }
 
 #if LWIP_TCP
+/* A connection that needs none of TCP's timer: established, everything
+ * sent and acknowledged, no ACK owed, nothing out of order or refused by
+ * the application, no zero window to probe, and no tcp_poll callback
+ * asked for. An open Server-Sent Events stream sits like this between
+ * its events; lwIP's timer would still run every 250 ms for it. */
+static int tcp_pcb_quiet(const struct tcp_pcb *pcb)
+{
+	return pcb->state == ESTABLISHED && !pcb->unsent && !pcb->unacked &&
+#if TCP_QUEUE_OOSEQ
+	       !pcb->ooseq &&
+#endif
+	       !pcb->refused_data && !pcb->poll && pcb->persist_backoff == 0 &&
+	       !(pcb->flags & (TF_ACK_DELAY | TF_ACK_NOW | TF_CLOSEPEND | TF_NAGLEMEMERR | TF_RTO));
+}
+
+static int tcp_timer_wanted(void)
+{
+	if (tcp_tw_pcbs)
+		return 1;
+	for (const struct tcp_pcb *pcb = tcp_active_pcbs; pcb; pcb = pcb->next)
+		if (!tcp_pcb_quiet(pcb))
+			return 1;
+	return 0;
+}
+
 static void tcp_timer(void *arg)
 {
 	(void)arg;
 	tcp_tmr();
-	if (tcp_active_pcbs || tcp_tw_pcbs)
+	if (tcp_timer_wanted())
 		sys_timeout(TCP_TMR_INTERVAL, tcp_timer, NULL);
 	else
 		tcp_timer_active = 0;
@@ -129,5 +158,21 @@ void tcp_timer_needed(void)
 		tcp_timer_active = 1;
 		sys_timeout(TCP_TMR_INTERVAL, tcp_timer, NULL);
 	}
+}
+
+void tcp_timer_settle(void)
+{
+	int wanted = tcp_timer_wanted();
+	if (wanted && !tcp_timer_active) {
+		tcp_timer_active = 1;
+		sys_timeout(TCP_TMR_INTERVAL, tcp_timer, NULL);
+	} else if (!wanted && tcp_timer_active) {
+		sys_untimeout(tcp_timer, NULL);
+		tcp_timer_active = 0;
+	}
+}
+#else
+void tcp_timer_settle(void)
+{
 }
 #endif

@@ -296,6 +296,10 @@ void sched_stats(struct sched_stats *s)
 	s->queue_depth = taskq_depth(&runq);
 	s->queue_capacity = taskq_capacity(&runq);
 	s->bsp_serve_gap_max_ns = tsc_to_ns(__atomic_load_n(&serve_gap_max_tsc, __ATOMIC_RELAXED));
+	s->halted_aps = 0;
+	for (int w = 0; w < (nwake + 63) / 64; w++)     /* no popcnt in the baseline ISA */
+		for (uint64_t b = __atomic_load_n(&halted[w], __ATOMIC_RELAXED); b; b &= b - 1)
+			s->halted_aps++;
 }
 
 void sched_core_stats(int i, struct sched_core_stats *s)

@@ -74,6 +74,9 @@ struct sched_stats {
 	/* The longest the network waited while the BSP ran a task (its
 	 * yields serve it every SCHED_YIELD_NS): 0 until the BSP ran one. */
 	uint64_t bsp_serve_gap_max_ns;
+	/* APs in HLT and not yet being woken: a count that costs a
+	 * popcount per 64 cores, not a read of every core. */
+	int halted_aps;
 };
 void sched_stats(struct sched_stats *s);
 /* Core i, 0 <= i < ncores. */

@@ -1,8 +1,8 @@
-/* api.c - the control plane's routes (API.md section 3): status, metrics,
- * jobs, and the bearer token of section 4. Collects a snapshot of the
- * cores, queue, job counters, NIC and heap through their owners' stats
- * calls, and renders it with render.c. The connection layer (http.c)
- * calls in through the handler table given to http_init. */
+/* api.c - the control plane's routes (API.md section 3): the dashboard's
+ * files, status, metrics, jobs, the event streams, and the bearer token
+ * of section 4. The status document is status.c's, the streams are
+ * events.c's; the connection layer (http.c) calls in through the handler
+ * table given to http_init. */
 #include "api.h"
 
 #include <stdio.h>
@@ -10,17 +10,16 @@
 #include <string.h>
 
 #include "../../kernel/console.h"
-#include "../../kernel/kheap.h"
 #include "../../kernel/parse.h"
 #include "../../kernel/time.h"
-#include "../../lwip_port/net.h"
-#include "../../smp/sched.h"
-#include "../../smp/smp.h"
 #include "../jobs/jobs.h"
+#include "assets.h"
+#include "events.h"
 #include "http.h"
 #include "httpreq.h"
 #include "jobreq.h"
 #include "render.h"
+#include "status.h"
 
 #define WAIT_MAX_NS     (60ULL * 1000000000ULL)
 #define LIST_DEFAULT    100
@@ -31,44 +30,11 @@ _Static_assert(sizeof(((struct http_req *)0)->auth) > sizeof("Bearer ") + API_TO
 	       "an Authorization header with the longest token fits");
 
 static struct api_config cfg;
-static uint64_t bad;            /* requests refused here as malformed */
 
 static void refuse_bad(struct http_conn_ref ref, const char *msg)
 {
-	bad++;
+	status_count_bad();
 	http_respond_error(ref, 400, msg, NULL);
-}
-
-/* Takes the snapshot; s->cores is allocated (free it). False: no memory. */
-static bool snapshot(struct status_snap *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->uptime_us = time_us();
-	sched_stats(&s->sched);
-	smp_stats(&s->smp);
-	struct sched_core_stats *cores = calloc((size_t)s->sched.ncores, sizeof(*cores));
-	if (!cores)
-		return false;
-	int k = 0;
-	for (int i = 0; i < s->sched.ncores; i++) {
-		sched_core_stats(i, &cores[k]);
-		if (cores[k].online)
-			k++;
-	}
-	s->cores = cores;
-	s->ncores = k;
-	jobs_counters(&s->jobs);
-	struct http_stats hs;
-	http_stats(&hs);
-	if (cfg.udp_stats)
-		cfg.udp_stats(&s->udp);
-	s->bad = bad + hs.bad + s->udp.bad;
-	s->http.open = hs.open;
-	s->http.refused = hs.refused;
-	s->http.reset = hs.reset;
-	net_stats(&s->net);
-	kheap_stats(&s->mem);
-	return true;
 }
 
 /* Renders into size bytes, doubling the room while it runs out (a few
@@ -92,28 +58,56 @@ static void send_big(struct http_conn_ref ref, int status, const char *ctype,
 	http_respond_error(ref, 503, "out of memory", "Retry-After: 1\r\n");
 }
 
-static void r_status(struct outbuf *o, const void *s) { render_status(o, s); }
-static void r_metrics(struct outbuf *o, const void *s) { render_metrics(o, s); }
-
-/* Room for the rendered status: a fixed part and a line per core. */
-#define STATUS_FIXED    2048
-#define STATUS_PER_CORE 160
-#define METRICS_FIXED   4096
-#define METRICS_PER_CORE 320
-
-static void get_status(struct http_conn_ref ref, int metrics)
+static void get_status(struct http_conn_ref ref, enum status_format f)
 {
 	struct status_snap s;
-	if (!snapshot(&s)) {
+	size_t len;
+	char *text = NULL;
+	if (status_snapshot(&s)) {
+		text = status_render(&s, f, &len);
+		status_release(&s);
+	}
+	if (!text) {
 		http_respond_error(ref, 503, "out of memory", "Retry-After: 1\r\n");
 		return;
 	}
-	if (metrics)
-		send_big(ref, 200, "text/plain; version=0.0.4", r_metrics, &s,
-			 METRICS_FIXED + (size_t)s.ncores * METRICS_PER_CORE);
+	http_respond(ref, 200, f == STATUS_METRICS ? "text/plain; version=0.0.4" : JSON, text, len,
+		     NULL);
+	free(text);
+}
+
+/* If-None-Match (RFC 9110 13.1.2): "*" or a list of entity tags, weak
+ * ones compared weakly; true when one of them is etag. */
+static bool etag_matches(const char *inm, const char *etag)
+{
+	size_t el = strlen(etag);
+	const char *p = inm;
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '*')
+			return true;
+		if (p[0] == 'W' && p[1] == '/')
+			p += 2;
+		if (!strncmp(p, etag, el) && (p[el] == '\0' || p[el] == ',' || p[el] == ' ' ||
+					      p[el] == '\t'))
+			return true;
+		while (*p && *p != ',')
+			p++;
+	}
+	return false;
+}
+
+/* The dashboard's files: revalidated on each use (no-cache) against
+ * their ETag, so a reload costs a 304 per file, not the file. */
+static void get_asset(struct http_conn_ref ref, const struct http_req *r, const struct asset *a)
+{
+	char h[160];
+	snprintf(h, sizeof(h), "ETag: %s\r\nCache-Control: no-cache\r\n", a->etag);
+	if (r->if_none_match[0] && etag_matches(r->if_none_match, a->etag))
+		http_respond(ref, 304, a->ctype, NULL, 0, h);
 	else
-		send_big(ref, 200, JSON, r_status, &s, STATUS_FIXED + (size_t)s.ncores * STATUS_PER_CORE);
-	free((void *)s.cores);
+		http_respond(ref, 200, a->ctype, (const char *)a->data, a->len, h);
 }
 
 static void send_job(struct http_conn_ref ref, int status, const struct job_info *info,
@@ -194,7 +188,7 @@ static void post_job(struct http_conn_ref ref, const struct http_req *r, const c
 		     size_t len)
 {
 	if (r->content_length < 0) {
-		bad++;
+		status_count_bad();
 		http_respond_error(ref, 411, "a request body needs Content-Length", NULL);
 		return;
 	}
@@ -269,7 +263,12 @@ static void dispatch(struct http_conn_ref ref, const struct http_req *r, const c
 	if (!strcmp(path, "/api/status") || !strcmp(path, "/metrics")) {
 		if (!is(r, "GET"))
 			return method_not_allowed(ref, "GET");
-		return get_status(ref, path[1] == 'm');
+		return get_status(ref, path[1] == 'm' ? STATUS_METRICS : STATUS_JSON);
+	}
+	if (!strcmp(path, "/api/events")) {
+		if (!is(r, "GET"))
+			return method_not_allowed(ref, "GET");
+		return events_open(ref);
 	}
 	if (!strcmp(path, "/api/jobs")) {
 		if (is(r, "GET"))
@@ -304,10 +303,11 @@ static void dispatch(struct http_conn_ref ref, const struct http_req *r, const c
 		info.state = JOB_CANCELLED;
 		return send_job(ref, 200, &info, NULL);
 	}
-	if (!strcmp(path, "/") || !strcmp(path, "/index.html")) {
+	const struct asset *a = assets_find(path);
+	if (a) {
 		if (!is(r, "GET"))
 			return method_not_allowed(ref, "GET");
-		return http_respond_error(ref, 501, "the dashboard is not built yet", NULL);
+		return get_asset(ref, r, a);
 	}
 	http_respond_error(ref, 404, "no such path", NULL);
 }
@@ -317,15 +317,27 @@ static const struct http_handlers handlers = {
 	.deferred_poll = wait_poll,
 };
 
+void api_job_changed(const struct job_info *info)
+{
+	events_job(info);
+}
+
+void api_poll(void)
+{
+	events_poll();
+}
+
 void api_init(const struct api_config *c)
 {
 	cfg = *c;
+	status_init(cfg.udp_stats);
 	if (cfg.token && !*cfg.token)
 		cfg.token = NULL;
 	if (cfg.token && strlen(cfg.token) > API_TOKEN_MAX)
 		kprintf("http: token= is longer than %d characters; no POST or DELETE can match it\n",
 			API_TOKEN_MAX);
 	http_init(cfg.port, &handlers);
+	kprintf("http: dashboard at / (%lu bytes of web/)\n", (unsigned long)assets_total_bytes());
 	if (cfg.token)
 		kprintf("http: POST and DELETE need the bearer token\n");
 }

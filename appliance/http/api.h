@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "../jobs/jobs.h"
 #include "../udp_compute/udp_compute.h"
 
 #define API_TOKEN_MAX 256       /* longest token= accepted at boot */
@@ -18,5 +19,10 @@ struct api_config {
 };
 
 void api_init(const struct api_config *cfg);
+/* A job changed state: pushed to the event streams (jobs_env.on_change). */
+void api_job_changed(const struct job_info *info);
+/* Once per pass of the BSP loop, after the finished jobs are delivered:
+ * the event streams look for changes there. */
+void api_poll(void);
 
 #endif

@@ -12,7 +12,14 @@
  * reset. A connection beyond HTTP_MAX_CONNS gets a fixed 503 at once
  * (no slot, no input buffer: a few callbacks on the bare pcb) and is
  * closed the same way; only when HTTP_MAX_REFUSING of those are already
- * lingering, or lwIP has no memory for the answer, is it reset. */
+ * lingering, or lwIP has no memory for the answer, is it reset.
+ *
+ * A handler may turn its connection into a stream (Server-Sent Events):
+ * after a head without Content-Length, data goes out as the handler
+ * sends it, what the client sends is dropped, and the connection is
+ * never closed as idle. While nothing waits to be sent it asks lwIP for
+ * no poll, so an open stream between events needs no TCP timer at all
+ * (lwip_port/timeouts.c) and leaves an idle appliance halted. */
 #include "http.h"
 
 #include <stdio.h>
@@ -41,6 +48,7 @@ struct conn {
 	bool lingering;         /* our side shut; reading and dropping until close */
 	bool unframed;          /* a body of unknown length may still come: linger */
 	bool deferred;          /* a handler answers later */
+	bool stream;            /* a stream: no more requests, no idle close */
 	uint64_t defer_tag;
 	/* sys_now() at the last traffic. The silence is measured in time,
 	 * not in polls: a poll that comes late (a busy or descheduled
@@ -63,6 +71,7 @@ static const char *reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 202: return "Accepted";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 404: return "Not Found";
@@ -150,6 +159,7 @@ static err_t callback_result(struct tcp_pcb *pcb)
 }
 
 static void process(struct conn *c);
+static err_t on_poll(void *arg, struct tcp_pcb *pcb);
 
 /* Writes what the send buffer takes; closes or reads on when done. */
 static void flush(struct conn *c)
@@ -166,6 +176,19 @@ static void flush(struct conn *c)
 		c->out_sent += n;
 	}
 	tcp_output(c->pcb);
+	if (c->stream) {
+		if (c->out && c->out_sent == c->out_len) {
+			free(c->out);
+			c->out = NULL;
+		}
+		/* Polled only while something waits (a write refused for
+		 * lack of memory gets no sent callback). */
+		if (c->out)
+			tcp_poll(c->pcb, on_poll, 1);
+		else
+			tcp_poll(c->pcb, NULL, 0);
+		return;
+	}
 	if (c->out && c->out_sent == c->out_len) {
 		free(c->out);
 		c->out = NULL;
@@ -184,17 +207,24 @@ void http_respond(struct http_conn_ref ref, int status, const char *ctype, const
 		  size_t body_len, const char *extra)
 {
 	struct conn *c = conn_of(ref);
-	if (!c || c->out || c->lingering)
+	if (!c || c->out || c->lingering || c->stream)
 		return;         /* the client went away meanwhile (or is still being answered) */
 	c->deferred = false;
 	if (status == 411)
 		c->close_after = c->unframed = true;    /* where the body ends is unknown */
 	char head[512];
-	int hl = snprintf(head, sizeof(head),
-			  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			  "Connection: %s\r\n%s\r\n",
-			  status, reason(status), ctype, body_len,
-			  c->close_after ? "close" : "keep-alive", extra ? extra : "");
+	int hl;
+	if (status == 304)      /* no content, and no Content-Length but the 200's (RFC 9110 8.6) */
+		hl = snprintf(head, sizeof(head), "HTTP/1.1 304 %s\r\nConnection: %s\r\n%s\r\n",
+			      reason(304), c->close_after ? "close" : "keep-alive", extra ? extra : "");
+	else
+		hl = snprintf(head, sizeof(head),
+			      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			      "Connection: %s\r\n%s\r\n",
+			      status, reason(status), ctype, body_len,
+			      c->close_after ? "close" : "keep-alive", extra ? extra : "");
+	if (status == 304)
+		body_len = 0;
 	c->out = malloc((size_t)hl + body_len);
 	if (!c->out) {
 		c->close_after = c->close_done = true;
@@ -203,7 +233,8 @@ void http_respond(struct http_conn_ref ref, int status, const char *ctype, const
 		return;
 	}
 	memcpy(c->out, head, (size_t)hl);
-	memcpy(c->out + hl, body, body_len);
+	if (body_len)
+		memcpy(c->out + hl, body, body_len);
 	c->out_len = (size_t)hl + body_len;
 	c->out_sent = 0;
 	flush(c);
@@ -247,6 +278,70 @@ void http_stats(struct http_stats *s)
 	*s = stats;
 }
 
+/* Queues len more bytes behind what is still unsent. */
+static bool out_append(struct conn *c, const char *data, size_t len)
+{
+	size_t unsent = c->out ? c->out_len - c->out_sent : 0;
+	char *o = malloc(unsent + len);
+	if (!o)
+		return false;
+	if (unsent)
+		memcpy(o, c->out + c->out_sent, unsent);
+	memcpy(o + unsent, data, len);
+	free(c->out);
+	c->out = o;
+	c->out_len = unsent + len;
+	c->out_sent = 0;
+	return true;
+}
+
+bool http_stream_open(struct http_conn_ref ref, const char *ctype, const char *extra)
+{
+	struct conn *c = conn_of(ref);
+	if (!c || c->out || c->lingering || c->stream)
+		return false;
+	char head[512];
+	int hl = snprintf(head, sizeof(head),
+			  "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-cache\r\n"
+			  "Connection: close\r\n%s\r\n", ctype, extra ? extra : "");
+	if (hl < 0 || (size_t)hl >= sizeof(head) || !out_append(c, head, (size_t)hl))
+		return false;
+	c->deferred = false;
+	c->stream = true;
+	c->in_len = 0;          /* pipelined requests behind it are not answered */
+	flush(c);
+	return true;
+}
+
+bool http_stream_send(struct http_conn_ref ref, const char *data, size_t len)
+{
+	struct conn *c = conn_of(ref);
+	if (!c || !c->stream)
+		return false;
+	size_t unsent = c->out ? c->out_len - c->out_sent : 0;
+	if (unsent + len > HTTP_STREAM_BACKLOG || !out_append(c, data, len)) {
+		conn_close(c);  /* the client does not read: it reconnects */
+		return false;
+	}
+	flush(c);
+	return true;
+}
+
+size_t http_stream_pending(struct http_conn_ref ref)
+{
+	const struct conn *c = conn_of(ref);
+	if (!c || !c->stream)
+		return SIZE_MAX;
+	return c->out ? c->out_len - c->out_sent : 0;
+}
+
+void http_stream_close(struct http_conn_ref ref)
+{
+	struct conn *c = conn_of(ref);
+	if (c && c->stream)
+		conn_close(c);
+}
+
 /* A request the handlers never see: counted, answered, and the
  * connection closes after it. */
 static void refuse(struct conn *c, int status, const char *msg)
@@ -259,7 +354,7 @@ static void refuse(struct conn *c, int status, const char *msg)
 /* Answers every complete request in the buffer, one at a time. */
 static void process_requests(struct conn *c)
 {
-	while (c->pcb && !c->out && !c->deferred && c->in_len && !c->close_done) {
+	while (c->pcb && !c->out && !c->deferred && c->in_len && !c->close_done && !c->stream) {
 		struct http_req r;
 		int n = http_parse_head(c->in, c->in_len, &r);
 		if (n == 0) {
@@ -285,8 +380,8 @@ static void process_requests(struct conn *c)
 		if (c->in_len < r.head_len + body)
 			return;         /* the body is still coming */
 		handlers->request(ref_of(c), &r, c->in + r.head_len, body);
-		if (!c->pcb || !c->in)
-			return;         /* closed while answering */
+		if (!c->pcb || !c->in || c->stream)
+			return;         /* closed while answering, or now a stream */
 		size_t used = r.head_len + body;
 		memmove(c->in, c->in + used, c->in_len - used);
 		c->in_len -= used;
@@ -326,13 +421,13 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	if (!p) {
 		/* FIN: answer what already came, then close. */
 		c->peer_closed = true;
-		if (c->lingering)
+		if (c->lingering || c->stream)
 			conn_close(c);
 		else
 			process(c);
 		return callback_result(pcb);
 	}
-	if (c->lingering) {
+	if (c->lingering || c->stream) {
 		tcp_recved(pcb, p->tot_len);    /* dropped: the answer is out */
 		pbuf_free(p);
 		return ERR_OK;                  /* and the linger time runs on */
@@ -390,9 +485,9 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 		handlers->deferred_poll(ref_of(c), c->defer_tag);
 		return callback_result(pcb);
 	}
-	if (c->out) {
+	if (c->out || c->stream) {
 		/* A write refused for lack of memory gets no sent callback:
-		 * retry here. Pending output is not idleness. */
+		 * retry here. Pending output is not idleness, nor is a stream. */
 		c->active_ms = sys_now();
 		flush(c);
 		return callback_result(pcb);

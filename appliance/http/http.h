@@ -22,6 +22,8 @@
  * until their client closes (HTTP_LINGER_S at most), others are reset. */
 #define HTTP_MAX_REFUSING 32
 #define HTTP_IDLE_S     20      /* API.md: closed after 10 to 30 s of silence */
+/* A stream whose client leaves more than this unread is closed. */
+#define HTTP_STREAM_BACKLOG (512u << 10)
 
 /* A connection as a handler holds it: stale once the client is gone. */
 struct http_conn_ref {
@@ -58,5 +60,19 @@ void http_defer(struct http_conn_ref ref, uint64_t tag);
 /* Still connected and deferred with this tag. */
 bool http_deferred(struct http_conn_ref ref, uint64_t tag);
 void http_stats(struct http_stats *s);
+
+/* Streams (Server-Sent Events, API.md section 3). http_stream_open sends
+ * a 200 head with ctype and Connection: close but no Content-Length (the
+ * body ends with the connection); from then on the connection reads no
+ * request, is never closed as idle, and carries what http_stream_send
+ * hands it until either side closes. Open: false when the connection is
+ * gone or already answering. Send: false when the stream is gone, or
+ * when the client left HTTP_STREAM_BACKLOG bytes unread (then it is
+ * closed; an EventSource reconnects). */
+bool http_stream_open(struct http_conn_ref ref, const char *ctype, const char *extra_headers);
+bool http_stream_send(struct http_conn_ref ref, const char *data, size_t len);
+/* Bytes of the stream not yet handed to TCP; SIZE_MAX when it is gone. */
+size_t http_stream_pending(struct http_conn_ref ref);
+void http_stream_close(struct http_conn_ref ref);
 
 #endif

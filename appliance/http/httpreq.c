@@ -36,6 +36,11 @@ static bool has_token(const char *v, size_t n, const char *tok)
 	return false;
 }
 
+static bool digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
 static bool tchar(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -63,7 +68,7 @@ int http_parse_head(const char *buf, size_t len, struct http_req *r)
 	if (!end)
 		return len >= HTTP_HEAD_MAX ? -431 : 0;
 
-	r->method[0] = r->path[0] = r->query[0] = r->auth[0] = '\0';
+	r->method[0] = r->path[0] = r->query[0] = r->auth[0] = r->if_none_match[0] = '\0';
 	r->minor = 1;
 	r->content_length = -1;
 	r->chunked = false;
@@ -107,14 +112,17 @@ int http_parse_head(const char *buf, size_t len, struct http_req *r)
 	if (end - i < 9 || buf[i] != 'H' || buf[i + 1] != 'T' || buf[i + 2] != 'T' ||
 	    buf[i + 3] != 'P' || buf[i + 4] != '/' || buf[i + 6] != '.')
 		return -400;
-	if (buf[i + 5] != '1' || buf[i + 7] < '0' || buf[i + 7] > '9')
+	if (!digit(buf[i + 5]) || !digit(buf[i + 7]))
+		return -400;
+	size_t ve = i + 8;
+	if (buf[ve] == '\r')
+		ve++;
+	if (buf[ve] != '\n')
+		return -400;    /* HTTP/1.10, or a fourth part on the line */
+	if (buf[i + 5] != '1')
 		return -505;
 	r->minor = buf[i + 7] - '0';
-	i += 8;
-	if (buf[i] == '\r')
-		i++;
-	if (buf[i] != '\n')
-		return -400;
+	i = ve;
 	i++;
 	if (r->minor == 0)
 		r->close = true;
@@ -164,6 +172,11 @@ int http_parse_head(const char *buf, size_t len, struct http_req *r)
 				r->close = true;
 			else if (has_token(v, vlen, "keep-alive"))
 				r->close = false;
+		} else if (name_is(name, nlen, "if-none-match")) {
+			size_t n = vlen < sizeof(r->if_none_match) ? vlen : 0;  /* too long: none */
+			for (size_t j = 0; j < n; j++)
+				r->if_none_match[j] = v[j];
+			r->if_none_match[n] = '\0';
 		} else if (name_is(name, nlen, "authorization")) {
 			r->auth_truncated = vlen >= sizeof(r->auth);
 			if (r->auth_truncated)

@@ -21,12 +21,16 @@ struct http_req {
 	bool close;             /* the connection ends after this request */
 	char auth[272];         /* Authorization value, "" if none */
 	bool auth_truncated;    /* the value was longer than auth holds */
+	char if_none_match[72]; /* If-None-Match value, "" if none or too long */
 	size_t head_len;        /* bytes up to and including the blank line */
 };
 
 /* 0: the head is not complete yet (and buf is within HTTP_HEAD_MAX);
  * > 0: parsed, returns head_len; < 0: minus the HTTP status to answer
- * (400 malformed, 431 head too large, 505 unsupported version). */
+ * (400 malformed, 431 head too large, 505 unsupported version). The
+ * version must be HTTP/DIGIT.DIGIT (RFC 9112 2.3): HTTP/1.x is served,
+ * another well-formed version (HTTP/2.0, HTTP/0.9) gets 505, anything
+ * else (HTTP/2, HTTP/1.10, a fourth part on the line) is malformed. */
 int http_parse_head(const char *buf, size_t len, struct http_req *r);
 
 /* The value of name=... in a query string, copied into out: 1 found,

@@ -160,6 +160,8 @@ enum job_err jobs_submit(const struct job_spec *spec, uint64_t submitted_ns, job
 	counters.accepted++;
 	if (id)
 		*id = j->info.id;
+	if (env.on_change)
+		env.on_change(&j->info);
 	return JOB_OK;
 }
 
@@ -192,10 +194,24 @@ void jobs_poll(void)
 {
 	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++) {
 		struct job *j = &inflight[i];
-		if (!j->used || !(__atomic_load_n(&j->flags, __ATOMIC_ACQUIRE) & JOB_F_COMPLETE))
+		if (!j->used)
 			continue;
+		int flags = __atomic_load_n(&j->flags, __ATOMIC_ACQUIRE);
+		if (!(flags & JOB_F_COMPLETE)) {
+			if (j->info.state == JOB_QUEUED && !(flags & JOB_F_CANCEL) &&
+			    __atomic_load_n(&j->started, __ATOMIC_RELAXED)) {
+				j->info.state = JOB_RUNNING;
+				if (env.on_change) {
+					struct job_info info;
+					fill_live(j, &info);
+					env.on_change(&info);
+				}
+			}
+			continue;
+		}
 		struct job_info info;
 		fill_live(j, &info);
+		bool was_cancelled = j->info.state == JOB_CANCELLED;
 		if (info.state == JOB_DONE)
 			counters.done++;
 		else
@@ -211,6 +227,8 @@ void jobs_poll(void)
 		j->used = false;        /* the callback may submit into this slot */
 		if (done)
 			done(&info, ctx);
+		if (env.on_change && !was_cancelled)
+			env.on_change(&info);
 		if (env.on_end)
 			env.on_end(&info);
 	}
@@ -228,7 +246,12 @@ int jobs_cancel(uint64_t id, struct job_info *info)
 						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			;       /* f was reloaded: try again unless it ended meanwhile */
 		fill_live(j, info);
-		return f & (JOB_F_CANCEL | JOB_F_COMPLETE) ? 1 : 0;
+		if (f & (JOB_F_CANCEL | JOB_F_COMPLETE))
+			return 1;
+		j->info.state = JOB_CANCELLED;
+		if (env.on_change)
+			env.on_change(info);
+		return 0;
 	}
 	return jobs_get(id, info) ? 1 : -1;
 }

@@ -76,6 +76,13 @@ struct jobs_env {
 	int ncores;
 	void (*yield)(void);            /* from long tasks, now and then; may be NULL */
 	void (*kick)(void);             /* a job's last task ended: jobs_poll soon */
+	/* Each state change of a job, as the BSP sees it: submitted
+	 * (queued), its first task seen started (running, from jobs_poll),
+	 * cancelled (from jobs_cancel) and done (from jobs_poll, after the
+	 * done callback). A job may skip running (it ended between two
+	 * polls); a cancelled job is reported once, when cancelled. May be
+	 * NULL. */
+	void (*on_change)(const struct job_info *info);
 	/* Test only: called for every job that ended, after its callback. */
 	void (*on_end)(const struct job_info *info);
 	/* Heap bytes free now, for the heap rule (JOBS_HEAP_RESERVE); NULL:
@@ -112,8 +119,9 @@ int jobs_cancel(uint64_t id, struct job_info *info);
 /* Looks a job up in flight or in the history. */
 bool jobs_get(uint64_t id, struct job_info *info);
 /* Finishes jobs whose last task completed: sums the per-core slots,
- * calls their done callbacks, moves them to the history. Only from the
- * top of the BSP loop. */
+ * calls their done callbacks, moves them to the history; reports jobs
+ * whose first task started (env.on_change). Only from the top of the BSP
+ * loop. */
 void jobs_poll(void);
 void jobs_counters(struct job_counters *c);
 /* Calls fn for up to max jobs, newest first: in flight, then history. */

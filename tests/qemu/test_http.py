@@ -156,9 +156,17 @@ def test_error_statuses():
         assert out.startswith(b"HTTP/1.1 400 "), out[:80]
         out = _raw(hp, b"GET /api/status HTTP/2.0\r\n\r\n")
         assert out.startswith(b"HTTP/1.1 505 "), out[:80]
+        # One rule for versions: HTTP/DIGIT.DIGIT, 1.x served, another 505,
+        # anything else (or a fourth part on the request line) 400.
+        out = _raw(hp, b"GET /api/status HTTP/2\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 400 "), out[:80]
+        out = _raw(hp, b"GET /api/status HTTP/9.9 extra\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 400 "), out[:80]
+        out = _raw(hp, b"GET /api/status HTTP/1.1 extra\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 400 "), out[:80]
         # bad requests were counted, and the appliance still serves
         code, st, _ = _req(hp, "GET", "/api/status")
-        assert code == 200 and st["jobs"]["bad"] >= 11
+        assert code == 200 and st["jobs"]["bad"] >= 14
 
 
 def test_keep_alive_and_pipelining():

@@ -60,7 +60,30 @@ int main(void)
 		if (rc != -400)
 			fprintf(stderr, "  case %zu: %d\n", i, rc);
 	}
+	/* Versions (issue 9): HTTP/DIGIT.DIGIT; 1.x served, another one 505,
+	 * anything else or a fourth part on the request line 400. */
 	CHECK(head("GET / HTTP/2.0\r\n\r\n", &r) == -505);
+	CHECK(head("GET / HTTP/0.9\r\n\r\n", &r) == -505);
+	CHECK(head("GET / HTTP/9.9\r\n\r\n", &r) == -505);
+	CHECK(head("GET / HTTP/2\r\n\r\n", &r) == -400);
+	CHECK(head("GET / HTTP/1.10\r\n\r\n", &r) == -400);
+	CHECK(head("GET / HTTP/x.1\r\n\r\n", &r) == -400);
+	CHECK(head("GET / HTTP/1.x\r\n\r\n", &r) == -400);
+	CHECK(head("GET /api/status HTTP/9.9 extra\r\n\r\n", &r) == -400);
+	CHECK(head("GET /api/status HTTP/1.1 extra\r\n\r\n", &r) == -400);
+	CHECK(head("GET / HTTP/1.1 \r\n\r\n", &r) == -400);
+	CHECK(head("GET / HTTP/1.1\n\n", &r) > 0 && r.minor == 1);
+	CHECK(head("GET / HTTP/1.0\r\n\r\n", &r) > 0 && r.minor == 0 && r.close);
+	/* If-None-Match is kept when it fits, dropped when it does not. */
+	CHECK(head("GET / HTTP/1.1\r\nIf-None-Match: \"abc\"\r\n\r\n", &r) > 0 &&
+	      !strcmp(r.if_none_match, "\"abc\""));
+	{
+		char h[300];
+		int k = snprintf(h, sizeof(h), "GET / HTTP/1.1\r\nIf-None-Match: \"");
+		memset(h + k, 'e', 100);
+		snprintf(h + k + 100, sizeof(h) - (size_t)k - 100, "\"\r\n\r\n");
+		CHECK(head(h, &r) > 0 && r.if_none_match[0] == '\0');
+	}
 	/* A length beyond any body taken is one past the limit (413), however long. */
 	CHECK(head("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", &r) > 0 &&
 	      r.content_length == HTTP_BODY_MAX + 1);
