@@ -191,8 +191,8 @@ def test_events_stream():
         # Idle: nothing but the quiet comment every 15 s, and the stream
         # outlives HTTP's 20 s idle close. The wake-ups over the window
         # come from the counters; reading them costs the BSP 1 to 7 more
-        # (a connection's packets and TCP ticks: measured 1..7 over 40
-        # readings), hence READ_COST on top of the 0.2 a second.
+        # (a connection's packets and TCP ticks; 1..7 in 7 readings 7.5 s
+        # apart), hence READ_COST on top of the 0.2 a second.
         a.pump(3.0)
         s0 = _status_quietly(hp)
         n0 = len(a.events)

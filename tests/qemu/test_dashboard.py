@@ -1,6 +1,3 @@
-# Kept out of make test (tests/run.py runs tests/qemu/test_*.py) until the
-# server side of issue 9 (static routes, /api/events) exists; then it moves
-# back to tests/qemu/test_dashboard.py.
 """test_dashboard.py - the dashboard (web/, issue 9) in a real browser:
 Debian's chromium, headless with a fresh profile, driven over the DevTools
 protocol by tests/browser/driver.js (puppeteer-core; tests/browser/browser.py
