@@ -276,7 +276,7 @@ class LibvirtFleet:
         t0 = time.monotonic()
         r = self._fleet("up", "--n", str(n), "--cpus", "1", "--front-udp", str(self.port),
                         "--front-http", str(http), "--udp-base", str(base + 2),
-                        "--http-base", str(base + 2 + n))
+                        "--http-base", str(base + 2 + n), "--replace")
         if r.returncode != 0:
             self._fleet("down")
             raise RuntimeError("fleet up failed: " + r.stdout[-1500:] + r.stderr[-1500:])

@@ -5,6 +5,7 @@
               [--udp-base 15551] [--http-base 18081]
               [--front-udp 5555] [--front-http 8080]
               [--disk build/appliance.qcow2] [--cmdline "..."] [--timeout 180]
+              [--replace]
   fleet.py status [--name appliance-fleet]
   fleet.py down   [--name appliance-fleet]
   fleet.py xml    [--n 1 ...]          print member 1's domain XML and exit
@@ -144,8 +145,16 @@ def ensure_daemons():
 
 
 def stop_pid(pid, what, timeout=15):
+    """SIGTERM, then SIGKILL, to pid if it still is the process named
+    what (a recorded pid may have been reused since). True if it ran."""
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            if f.read().strip() != what[:15]:
+                return False
+    except (OSError, TypeError):
+        return False
     if not pid_alive(pid):
-        return
+        return False
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -158,6 +167,7 @@ def stop_pid(pid, what, timeout=15):
             time.sleep(0.5)
             break
         time.sleep(0.1)
+    return True
 
 
 # ---- domains ---------------------------------------------------------------
@@ -386,13 +396,6 @@ def cmd_up(a):
         raise FleetError("no %s: make image first" % a.disk)
     members = [dict(domain="%s-%d" % (a.name, i + 1), udp=a.udp_base + i, http=a.http_base + i)
                for i in range(a.n)]
-    busy = [p for p in [m["udp"] for m in members] + [a.front_udp]
-            if not port_free(p, socket.SOCK_DGRAM)]
-    busy += [p for p in [m["http"] for m in members] + [a.front_http]
-             if not port_free(p, socket.SOCK_STREAM)]
-    if busy:
-        raise FleetError("ports in use on 127.0.0.1: %s (choose other bases/front ports)"
-                         % ", ".join(map(str, busy)))
     if not shutil.which("nginx"):
         raise FleetError("no nginx: make fleet-deps")
 
@@ -404,6 +407,26 @@ def cmd_up(a):
         json.dump(st, f, indent=1)
     st["started_daemons"] = ensure_daemons()
     save(st)
+    for m in members:
+        if virsh("domstate", m["domain"], check=False).returncode == 0:
+            if not a.replace:
+                raise FleetError("a domain %s exists already (not this fleet's): virsh "
+                                 "undefine it, choose another --name, or --replace"
+                                 % m["domain"])
+            log("replacing the domain %s left from before" % m["domain"])
+            pid = qemu_pid(m["domain"])
+            virsh("destroy", m["domain"], check=False)
+            virsh("undefine", m["domain"])
+            deadline = time.monotonic() + 10
+            while pid and pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+    busy = [p for p in [m["udp"] for m in members] + [a.front_udp]
+            if not port_free(p, socket.SOCK_DGRAM)]
+    busy += [p for p in [m["http"] for m in members] + [a.front_http]
+             if not port_free(p, socket.SOCK_STREAM)]
+    if busy:
+        raise FleetError("ports in use on 127.0.0.1: %s (choose other bases/front ports)"
+                         % ", ".join(map(str, busy)))
     kvm = accel() == "kvm"
     log("%d x -smp %d -m %dM, %s, %s" % (a.n, a.cpus, mem, "kvm" if kvm else "qemu (TCG)",
                                          ("disk " + a.disk) if a.disk else "direct kernel boot"))
@@ -414,9 +437,6 @@ def cmd_up(a):
         kernel = os.path.join(d, "appliance.elf")
         shutil.copyfile(kernel_src, kernel)
     for m in members:
-        if virsh("domstate", m["domain"], check=False).returncode == 0:
-            raise FleetError("a domain %s exists already (not this fleet's): "
-                             "virsh undefine it or choose another --name" % m["domain"])
         disk = None
         if a.disk:
             disk = os.path.join(d, m["domain"] + ".qcow2")
@@ -525,9 +545,17 @@ def cmd_down(a):
             if pid_alive(p):
                 os.kill(p, signal.SIGKILL)
         log("nginx stopped")
+    if not sock_answers(LIBVIRT_SOCK) and any(m.get("defined") for m in st["members"]):
+        # its domains are still defined (libvirt keeps them in
+        # /etc/libvirt/qemu): start the daemons to undefine them
+        st["started_daemons"] = st.get("started_daemons", []) + ensure_daemons()
+        save(st)
     if sock_answers(LIBVIRT_SOCK):
         for m in st["members"]:
-            if virsh("domstate", m["domain"], check=False).returncode != 0:
+            # only what this fleet defined: a failed up may have met a
+            # foreign domain of the same name and left it alone
+            if not m.get("defined") or \
+                    virsh("domstate", m["domain"], check=False).returncode != 0:
                 continue
             pid = qemu_pid(m["domain"])
             virsh("destroy", m["domain"], check=False)
@@ -545,24 +573,25 @@ def cmd_down(a):
                 log("leaving %s (pid %s) running: other domains remain (%s)"
                     % (name, pid, ", ".join(left)))
                 continue
-            stop_pid(pid, name)
-            log("%s (pid %s) stopped" % (name, pid))
-    elif any(m.get("defined") for m in st["members"]):
-        problems.append("libvirtd is not running: cannot check or undefine %s"
-                        % ", ".join(m["domain"] for m in st["members"]))
+            if stop_pid(pid, name):
+                log("%s (pid %s) stopped" % (name, pid))
     for m in st["members"]:
         disk = os.path.join(d, m["domain"] + ".qcow2")
         if os.path.exists(disk):
             os.unlink(disk)
-    held = listening([m["udp"] for m in st["members"]] + [st["front_udp"]],
-                     [m["http"] for m in st["members"]] + [st["front_http"]])
-    if held:
-        problems.append("ports still in use: " + ", ".join(held))
     if problems:
         for p in problems:
             log("down: " + p)
         return 1
+    # all this fleet made is gone: a port still held is someone else's
+    # (or a process that would not die), reported but no reason to keep
+    # the record
     os.unlink(state_file(a.name))
+    held = listening([m["udp"] for m in st["members"]] + [st["front_udp"]],
+                     [m["http"] for m in st["members"]] + [st["front_http"]])
+    if held:
+        log("down: ports of the fleet still in use: " + ", ".join(held))
+        return 1
     log("%s is down: no domain, no nginx, no port left" % a.name)
     return 0
 
@@ -592,6 +621,8 @@ def main():
     ap.add_argument("--disk", help="boot this GRUB qcow2 (make image) instead of the kernel")
     ap.add_argument("--cmdline", default="", help="kernel command line (direct kernel boot)")
     ap.add_argument("--timeout", type=int, default=180, help="seconds for all to answer UDP")
+    ap.add_argument("--replace", action="store_true",
+                    help="up: destroy and undefine domains of these names left from before")
     a = ap.parse_args()
     if a.disk:
         a.disk = os.path.abspath(a.disk)

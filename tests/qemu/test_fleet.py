@@ -167,7 +167,7 @@ def test_fleet_behind_nginx():
         r = _fleet("up", "--n", str(N), "--cpus", "1",
                    "--front-udp", str(ports["front_udp"]), "--front-http", str(ports["front_http"]),
                    "--udp-base", str(ports["udp_base"]), "--http-base", str(ports["http_base"]),
-                   "--timeout", "300")
+                   "--timeout", "300", "--replace")
         assert r.returncode == 0, r.stdout + r.stderr
         t_up = time.monotonic() - t0
         with open(state) as f:
