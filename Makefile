@@ -39,7 +39,7 @@ ELF := $(BUILD)/appliance.elf
 ISO := $(BUILD)/appliance.iso
 
 .SECONDEXPANSION:
-.PHONY: all deps run test unit qemu-test clean
+.PHONY: all deps run test unit qemu-test clean image fleet fleet-deps fleet-status fleet-down
 all: $(ISO)
 
 deps:
@@ -93,12 +93,45 @@ run: deps
 	@$(MAKE) --no-print-directory $(ISO)
 	@bash tools/run.sh $(CPUS) $(MEM) $(ISO)
 
-test: deps
-	@$(MAKE) --no-print-directory all
+test: deps fleet-deps
+	@$(MAKE) --no-print-directory all $(IMAGE)
 	@bash tests/run.sh
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/iso $(ELF) $(ISO)
+	rm -rf $(BUILD)/obj $(BUILD)/iso $(ELF) $(ISO) $(IMAGE)
+
+# make image: beside the ISO, the same kernel on a bootable qcow2 disk
+# (GRUB in the MBR, a FAT partition; tools/mkdisk.py, no root needed).
+IMAGE := $(BUILD)/appliance.qcow2
+$(IMAGE): $(ELF) boot/grub.cfg.in tools/mkdisk.py
+	python3 tools/mkdisk.py $@ --kernel $(ELF) --cmdline "$(CMDLINE)"
+
+image: deps
+	@$(MAKE) --no-print-directory $(ISO) $(IMAGE)
+
+# make fleet N=3 CPUS=1: N appliances as libvirt domains with nginx in
+# front on FRONT_UDP/FRONT_HTTP (tools/fleet.py; BOOT=disk boots the
+# qcow2 instead of the kernel). CPUS is 1 here unless given.
+N          ?= 3
+FRONT_UDP  ?= 5555
+FRONT_HTTP ?= 8080
+BOOT       ?= kernel
+FLEET_CPUS := $(if $(filter command line environment,$(origin CPUS)),$(CPUS),1)
+
+fleet-deps:
+	@bash tools/fleet_deps.sh
+
+fleet: deps fleet-deps
+	@$(MAKE) --no-print-directory all $(if $(filter disk,$(BOOT)),$(IMAGE))
+	@python3 tools/fleet.py up --n $(N) --cpus $(FLEET_CPUS) --mem $(MEM) \
+		--front-udp $(FRONT_UDP) --front-http $(FRONT_HTTP) \
+		$(if $(filter disk,$(BOOT)),--disk $(IMAGE),$(if $(CMDLINE),--cmdline "$(CMDLINE)"))
+
+fleet-status:
+	@python3 tools/fleet.py status
+
+fleet-down:
+	@python3 tools/fleet.py down
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -152,7 +185,7 @@ $(BUILD)/bench/count_primes: bench/count_primes.c appliance/jobs/primes.c applia
 all: $(BUILD)/bench/count_primes
 
 .PHONY: bench bench-deps
-bench-deps: deps
+bench-deps: deps fleet-deps
 	@dpkg -s gnuplot-nox >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq gnuplot-nox >/dev/null; }
 	@bash bench/linux_vm.sh
 

@@ -12,10 +12,11 @@ import subprocess
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(TOP, "build", "bench")
-ORDER = ["uni", "fleet", "linuxvm-t", "linuxvm-p", "native-t", "native-p"]
+ORDER = ["uni", "fleet", "fleet-lv", "linuxvm-t", "linuxvm-p", "native-t", "native-p"]
 LABEL = {
     "uni": "multicore unikernel (-smp S)",
     "fleet": "S single-core unikernels",
+    "fleet-lv": "S single-core unikernels as libvirt domains, through nginx",
     "linuxvm-t": "Linux VM, pthreads",
     "linuxvm-p": "Linux VM, processes",
     "native-t": "Linux on the host, pthreads",

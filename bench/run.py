@@ -4,6 +4,8 @@
 Systems, all answering API.md section 2 with the same workload source file:
   uni        the multicore unikernel, -smp S
   fleet      T single-core unikernels; the client spreads a job's tasks
+  fleet-lv   S single-core unikernels as libvirt domains behind nginx
+             (tools/fleet.py); a job's tasks go in S parts to the balancer
   linuxvm-t  Debian's kernel in the same QEMU, busybox initramfs, pthreads
   linuxvm-p  the same VM, forked worker processes
   native-t   the same Linux server on the host, pthreads
@@ -33,6 +35,9 @@ from net import free_port, tcp_exchange, user_net, wait_udp_ready  # noqa: E402
 from vm import ELF, ISO, Vm, accel, accel_args  # noqa: E402
 
 from report import report  # noqa: E402
+
+sys.path.insert(0, os.path.join(TOP, "tools"))
+import fleet as fleetcmd  # noqa: E402
 
 OUT = os.path.join(TOP, "build", "bench")
 LINUX = os.path.join(OUT, "linuxvm")
@@ -250,8 +255,70 @@ class Fleet:
         return sum(r[0] for r in res if r), wall, max(r[2] for r in res if r)
 
 
+class LibvirtFleet:
+    """S single-core unikernels as libvirt domains with nginx in front
+    (tools/fleet.py up/down, under its own name and ports). A job's tasks
+    are cut into S parts sent to the balancer at once, as `primectl udp
+    FRONT ... --parts S` does. Host CPU: the domains' QEMUs (the pid files
+    libvirt writes) and nginx's master and worker; libvirtd, idle while
+    jobs run, is not counted."""
+
+    NAME = "appliance-fleetbench"
+
+    def __init__(self, n):
+        self.n = n
+        base = next(b for b in range(26700, 27700, 100)
+                    if all(fleetcmd.port_free(q, k) for q in range(b, b + 2 * n + 2)
+                           for k in (socket.SOCK_DGRAM, socket.SOCK_STREAM)))
+        self.port, http = base, base + 1
+        if os.path.exists(fleetcmd.state_file(self.NAME)):
+            self._fleet("down")
+        t0 = time.monotonic()
+        r = self._fleet("up", "--n", str(n), "--cpus", "1", "--front-udp", str(self.port),
+                        "--front-http", str(http), "--udp-base", str(base + 2),
+                        "--http-base", str(base + 2 + n), "--replace")
+        if r.returncode != 0:
+            self._fleet("down")
+            raise RuntimeError("fleet up failed: " + r.stdout[-1500:] + r.stderr[-1500:])
+        self.boot_s = time.monotonic() - t0
+        st = fleetcmd.load(self.NAME)
+        self.pids = [fleetcmd.qemu_pid(m["domain"]) for m in st["members"]]
+        self.pids += fleetcmd.nginx_pids(st["dir"])
+        self.cores = n
+
+    def _fleet(self, *args):
+        return subprocess.run(["python3", os.path.join(TOP, "tools", "fleet.py")] + list(args) +
+                              ["--name", self.NAME], capture_output=True, text=True, timeout=600)
+
+    def cpu_ns(self):
+        return Endpoint("", 0, self.pids, 0, None).cpu_ns()
+
+    def stop(self):
+        r = self._fleet("down")
+        if r.returncode != 0:
+            log("fleet-lv down: " + r.stdout + r.stderr)
+
+    def job(self, limit, tasks):
+        parts = min(self.n, tasks)
+        share = [tasks // parts + (1 if i < tasks % parts else 0) for i in range(parts)]
+        res = [None] * parts
+        t0 = time.monotonic()
+
+        def one(i):
+            res[i] = job(self.port, limit, share[i])
+        th = [threading.Thread(target=one, args=(i,)) for i in range(parts)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join()
+        wall = time.monotonic() - t0
+        if any(r is None for r in res):
+            raise RuntimeError("fleet-lv: a part of %d %d went unanswered" % (limit, tasks))
+        return sum(r[0] for r in res), wall, max(r[2] for r in res)
+
+
 def run_job(sysobj, limit, tasks):
-    if isinstance(sysobj, Fleet):
+    if isinstance(sysobj, (Fleet, LibvirtFleet)):
         return sysobj.job(limit, tasks)
     return job(sysobj.port, limit, tasks)
 
@@ -364,6 +431,7 @@ def main():
     starters = [
         ("uni", lambda: start_uni(S)),
         ("fleet", lambda: Fleet(S)),
+        ("fleet-lv", lambda: LibvirtFleet(S)),
         ("linuxvm-t", lambda: start_linuxvm(S, "threads")),
         ("linuxvm-p", lambda: start_linuxvm(S, "procs")),
         ("native-t", lambda: start_native("threads", S)),

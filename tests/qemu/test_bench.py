@@ -18,7 +18,7 @@ def test_bench_smoke():
     path = os.path.join(TOP, "build", "bench", "BENCHMARKS.smoke.md")
     with open(path) as f:
         text = f.read()
-    for system in ("uni", "fleet", "linuxvm-t", "linuxvm-p", "native-t", "native-p"):
+    for system in ("uni", "fleet", "fleet-lv", "linuxvm-t", "linuxvm-p", "native-t", "native-p"):
         assert "bench: %-10s tasks=2 wall" % system in r.stdout, system
     assert "## Targets" in text and "| 2 |" in text
     for name in ("jobs.csv", "idle.csv", "boot.csv"):

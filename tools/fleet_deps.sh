@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs what the fleet needs (tools/fleet.sh, make image, test_fleet,
+# make bench): libvirt's daemon with its QEMU driver and virsh, nginx
+# with the stream module (UDP balancing), qemu-img. Kept apart from
+# tools/deps.sh so that `make run` does not pull libvirt in.
+#
+# Only the minimal libvirt set, without recommends: libvirt-daemon-system
+# would add polkit, firewalld or iptables, dnsmasq and the init scripts,
+# none of which a fleet on user networking uses. nginx's postinst starts
+# the packaged nginx through invoke-rc.d (port 80, /etc/nginx) on a machine
+# without systemd; a policy-rc.d that answers 101 ("action forbidden")
+# keeps it from doing so during this one apt run, and is removed after.
+# The fleet starts its own nginx and libvirtd (tools/fleet.sh).
+set -euo pipefail
+
+pkgs=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+      nginx libnginx-mod-stream qemu-utils qemu-system-x86 iproute2)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing+=("$p")
+done
+if [ "$(id -u)" != 0 ]; then
+	[ ${#missing[@]} -eq 0 ] || {
+		echo "fleet-deps: missing ${missing[*]}; run as root (or install them) first" >&2
+		exit 1
+	}
+	exit 0
+fi
+
+# What libvirt-daemon-system's postinst would have made, and libvirtd's
+# QEMU driver cannot start without: the user its QEMUs run as (its
+# built-in default, as Debian's postinst makes it: system user, group kvm,
+# plus its own group) and the log folder libvirtd and virtlogd write to.
+setup_libvirt() {
+	getent group kvm >/dev/null || addgroup --quiet --system kvm
+	getent passwd libvirt-qemu >/dev/null ||
+		adduser --quiet --system --ingroup kvm --disabled-login --disabled-password \
+			--home /var/lib/libvirt --no-create-home --gecos "Libvirt Qemu" libvirt-qemu
+	getent group libvirt-qemu >/dev/null || {
+		addgroup --quiet --system libvirt-qemu
+		adduser --quiet libvirt-qemu libvirt-qemu
+	}
+	mkdir -p /var/log/libvirt/qemu /var/lib/libvirt/qemu /var/cache/libvirt/qemu
+}
+if [ ${#missing[@]} -eq 0 ]; then
+	setup_libvirt
+	exit 0
+fi
+echo "fleet-deps: installing ${missing[*]}"
+policy=/usr/sbin/policy-rc.d
+ours=0
+if [ ! -e $policy ]; then
+	printf '#!/bin/sh\n# tools/fleet_deps.sh: no service starts during its apt run\nexit 101\n' >$policy
+	chmod 755 $policy
+	ours=1
+fi
+trap '[ $ours = 1 ] && rm -f $policy' EXIT
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+setup_libvirt
