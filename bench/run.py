@@ -31,7 +31,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "qemu"))
 sys.path.insert(0, os.path.join(TOP, "bench"))
-from net import free_port, tcp_exchange, user_net, wait_udp_ready  # noqa: E402
+from net import free_port, http_get_quietly, tcp_exchange, user_net, wait_udp_ready  # noqa: E402
 from vm import ELF, ISO, Vm, accel, accel_args  # noqa: E402
 
 from report import report  # noqa: E402
@@ -347,19 +347,9 @@ def measure_wakes(sysobj, seconds):
 
 
 def quiet_wakes(ep):
-    """The cores' wake counters (sum) from GET /api/status on a keep-alive
-    connection that this side closes: the appliance then keeps no
-    TIME-WAIT (2 s of TCP timer), and a reading costs it a few wake-ups."""
-    with socket.create_connection(("127.0.0.1", ep.http_port), timeout=30) as s:
-        s.sendall(b"GET /api/status HTTP/1.1\r\nHost: bench\r\n\r\n")
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            buf += s.recv(65536)
-        head, _, body = buf.partition(b"\r\n\r\n")
-        n = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-        while len(body) < n:
-            body += s.recv(65536)
-    return sum(c["wakes"] for c in json.loads(body)["cores"])
+    """The cores' wake counters (sum), read at a cost of a few wake-ups."""
+    st = json.loads(http_get_quietly(ep.http_port, "/api/status"))
+    return sum(c["wakes"] for c in st["cores"])
 
 
 def measure_viewer(smp, seconds):

@@ -9,7 +9,8 @@ import re
 import socket
 import time
 
-from net import free_port, tcp_exchange, udp_ask, user_net, wait_udp_ready
+from net import (free_port, http_get_quietly, tcp_exchange, udp_ask, user_net,
+                 wait_udp_ready)
 from vm import Vm
 
 
@@ -109,19 +110,7 @@ def _status(hp):
 
 
 def _status_quietly(hp):
-    """/api/status on a keep-alive connection that the client closes: the
-    appliance is not the one to close, so it keeps no TIME-WAIT (2 s of
-    TCP timer) and the reading costs a handful of wake-ups."""
-    with socket.create_connection(("127.0.0.1", hp), timeout=30) as s:
-        s.sendall(b"GET /api/status HTTP/1.1\r\nHost: t\r\n\r\n")
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            buf += s.recv(65536)
-        head, _, body = buf.partition(b"\r\n\r\n")
-        n = int(re.search(rb"Content-Length: (\d+)", head).group(1))
-        while len(body) < n:
-            body += s.recv(65536)
-    return json.loads(body)
+    return json.loads(http_get_quietly(hp, "/api/status"))
 
 
 def _wakes(st):
