@@ -267,7 +267,7 @@ bool http_deferred(struct http_conn_ref ref, uint64_t tag)
 void http_defer(struct http_conn_ref ref, uint64_t tag)
 {
 	struct conn *c = conn_of(ref);
-	if (c && !c->out) {
+	if (c && !c->out && !c->stream) {
 		c->deferred = true;
 		c->defer_tag = tag;
 	}
@@ -298,8 +298,8 @@ static bool out_append(struct conn *c, const char *data, size_t len)
 bool http_stream_open(struct http_conn_ref ref, const char *ctype, const char *extra)
 {
 	struct conn *c = conn_of(ref);
-	if (!c || c->out || c->lingering || c->stream)
-		return false;
+	if (!c || c->out || c->lingering || c->stream || c->peer_closed)
+		return false;   /* peer_closed: a stream closes on the client's FIN */
 	char head[512];
 	int hl = snprintf(head, sizeof(head),
 			  "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-cache\r\n"
@@ -439,7 +439,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		return ERR_MEM;
 	}
 	u16_t off = 0;
-	while (off < p->tot_len && c->pcb && !c->lingering) {
+	while (off < p->tot_len && c->pcb && !c->lingering && !c->stream) {
 		size_t room = IN_SIZE - c->in_len;
 		size_t left = (size_t)(p->tot_len - off);
 		size_t n = left < room ? left : room;

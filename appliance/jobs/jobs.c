@@ -160,8 +160,12 @@ enum job_err jobs_submit(const struct job_spec *spec, uint64_t submitted_ns, job
 	counters.accepted++;
 	if (id)
 		*id = j->info.id;
-	if (env.on_change)
-		env.on_change(&j->info);
+	if (env.on_change) {
+		/* As submitted, whatever a core may have started meanwhile. */
+		struct job_info info = j->info;
+		info.elapsed_ns = env.now_ns() - info.submitted_ns;
+		env.on_change(&info);
+	}
 	return JOB_OK;
 }
 
@@ -202,8 +206,10 @@ void jobs_poll(void)
 			    __atomic_load_n(&j->started, __ATOMIC_RELAXED)) {
 				j->info.state = JOB_RUNNING;
 				if (env.on_change) {
-					struct job_info info;
-					fill_live(j, &info);
+					/* Not fill_live: the last task may end meanwhile,
+					 * and done is reported below, once. */
+					struct job_info info = j->info;
+					info.elapsed_ns = env.now_ns() - info.submitted_ns;
 					env.on_change(&info);
 				}
 			}

@@ -79,9 +79,10 @@ struct jobs_env {
 	/* Each state change of a job, as the BSP sees it: submitted
 	 * (queued), its first task seen started (running, from jobs_poll),
 	 * cancelled (from jobs_cancel) and done (from jobs_poll, after the
-	 * done callback). A job may skip running (it ended between two
-	 * polls); a cancelled job is reported once, when cancelled. May be
-	 * NULL. */
+	 * done callback: a callback that submits a job has that job's queued
+	 * reported before this one's done). A job may skip running (it
+	 * ended between two polls); a cancelled job is reported once, when
+	 * cancelled. May be NULL. */
 	void (*on_change)(const struct job_info *info);
 	/* Test only: called for every job that ended, after its callback. */
 	void (*on_end)(const struct job_info *info);

@@ -533,9 +533,9 @@ static int answers(const struct fconn *f, struct answer *a, int max, size_t *res
 		if (sscanf(head, "HTTP/1.1 %d ", &x.status) != 1)
 			return -1;
 		const char *h = strstr(head, "\r\nContent-Length: ");
-		if (!h)
+		if (!h && x.status != 304)
 			return -1;
-		x.clen = strtol(h + 18, NULL, 10);
+		x.clen = h ? strtol(h + 18, NULL, 10) : 0;      /* a 304 has no body */
 		h = strstr(head, "\r\nContent-Type: ");
 		if (h)
 			sscanf(h + 16, "%63[^\r]", x.ctype);
@@ -576,6 +576,8 @@ static struct http_conn_ref defer_ref;
 static uint64_t defer_tag, next_tag = 100, last_poll_tag;
 static bool answer_in_poll;
 static size_t big_len = 3000;
+static struct http_conn_ref stream_ref;
+static bool stream_open_ok, stream_reopen_ok;
 
 static void on_request(struct http_conn_ref ref, const struct http_req *r, const char *body,
 		       size_t len)
@@ -592,6 +594,26 @@ static void on_request(struct http_conn_ref ref, const struct http_req *r, const
 		defer_ref = ref;
 		defer_tag = next_tag++;
 		http_defer(ref, defer_tag);
+		return;
+	}
+	if (!strcmp(r->path, "/stream")) {
+		stream_ref = ref;
+		stream_open_ok = http_stream_open(ref, "text/event-stream", "X-Stream: 1\r\n");
+		/* A stream takes no second head and no answer. */
+		stream_reopen_ok = http_stream_open(ref, "text/plain", NULL);
+		http_respond(ref, 200, "text/plain", "no", 2, NULL);
+		return;
+	}
+	if (!strcmp(r->path, "/big-then-stream")) {
+		char b[3000];
+		memset(b, 'b', sizeof(b));
+		http_respond(ref, 200, "text/plain", b, sizeof(b), NULL);
+		stream_ref = ref;
+		stream_open_ok = http_stream_open(ref, "text/event-stream", NULL);
+		return;
+	}
+	if (!strcmp(r->path, "/304")) {
+		http_respond(ref, 304, "text/html", "not this body", 13, "ETag: \"v1\"\r\n");
 		return;
 	}
 	if (!strcmp(r->path, "/big")) {
@@ -1351,6 +1373,433 @@ static void test_backpressure(void)
 	CHECK(f->closed && !f->aborted);
 }
 
+/* ---- streams -------------------------------------------------------- */
+
+/* The length of the stream head at f->out + from: a 200 with ctype,
+ * Cache-Control: no-cache, Connection: close and no Content-Length; 0 if
+ * there is none. */
+static size_t stream_head(const struct fconn *f, size_t from, const char *ctype)
+{
+	if (from >= f->out_len)
+		return 0;
+	const char *s = f->out + from;
+	const char *end = memmem(s, f->out_len - from, "\r\n\r\n", 4);
+	if (!end)
+		return 0;
+	size_t hl = (size_t)(end - s) + 4;
+	char head[1024], want[128];
+	if (hl >= sizeof(head))
+		return 0;
+	memcpy(head, s, hl);
+	head[hl] = '\0';
+	snprintf(want, sizeof(want), "\r\nContent-Type: %s\r\n", ctype);
+	bool ok = !strncmp(head, "HTTP/1.1 200 OK\r\n", 17) && strstr(head, want) &&
+		  strstr(head, "\r\nCache-Control: no-cache\r\n") &&
+		  strstr(head, "\r\nConnection: close\r\n") && !strstr(head, "Content-Length") &&
+		  !strstr(head, "keep-alive");
+	return ok ? hl : 0;
+}
+
+/* Nothing waits to be sent: no poll asked of lwIP, so its TCP timer can
+ * stop (lwip_port/timeouts.c). */
+static bool unpolled(const struct fconn *f)
+{
+	return !f->poll && f->poll_interval == 0;
+}
+
+static bool polled(const struct fconn *f)
+{
+	return f->poll && f->poll_interval == 1;
+}
+
+/* Opened from the request callback: the head, nothing else; the requests
+ * behind it and everything the client sends later are dropped. */
+static void test_stream_open(void)
+{
+	uint32_t open0 = st().open;
+	uint64_t bad0 = st().bad;
+	struct fconn *f = client_connect(NULL);
+	int calls = req_calls;
+	stream_open_ok = false;
+	stream_reopen_ok = true;
+	sends(f, GET("/stream") GET("/after"));
+	CHECK(req_calls == calls + 1);
+	CHECK(stream_open_ok && !stream_reopen_ok);
+	struct http_conn_ref ref = stream_ref;
+	size_t hl = stream_head(f, 0, "text/event-stream");
+	CHECK(hl > 0 && hl == f->out_len);      /* no "no", no answer to /after */
+	CHECK(strstr(f->out, "\r\nX-Stream: 1\r\n") != NULL);
+	CHECK(unpolled(f));
+	CHECK(http_stream_pending(ref) == 0);
+	CHECK(!gone(f) && !f->shut_tx && st().open == open0 + 1);
+
+	/* The client's data: the window given back (deliver_pbuf checks
+	 * every byte), no request, no answer, no refusal. */
+	size_t rv = f->recved;
+	CHECK(sends(f, GET("/x") GET("/y")) == ERR_OK);
+	CHECK(f->recved == rv + 2 * strlen(GET("/x")));
+	static char junk[8000];
+	memset(junk, 'j', sizeof(junk));
+	for (int i = 0; i < 4; i++)
+		CHECK(sendn(f, junk, sizeof(junk)) == ERR_OK);
+	CHECK(req_calls == calls + 1 && f->out_len == hl && st().bad == bad0);
+	CHECK(unpolled(f) && !gone(f));
+
+	/* Answers and a second head are refused from outside a callback too. */
+	http_respond(ref, 200, "text/plain", "no", 2, NULL);
+	http_respond_error(ref, 500, "no", NULL);
+	CHECK(!http_stream_open(ref, "text/event-stream", NULL));
+	CHECK(f->out_len == hl && http_stream_pending(ref) == 0);
+
+	CHECK(http_stream_send(ref, "data: 1\n\n", 9));
+	CHECK(f->out_len == hl + 9 && !strcmp(f->out + hl, "data: 1\n\n"));
+	CHECK(http_stream_pending(ref) == 0 && unpolled(f));
+	CHECK(http_stream_send(ref, "", 0));
+	CHECK(f->out_len == hl + 9 && unpolled(f));
+	/* Acknowledgements change nothing. */
+	ack(f, 0);
+	CHECK(unpolled(f) && !gone(f));
+	fin(f);
+	CHECK(f->closed && !f->aborted && st().open == open0);
+	CHECK(http_stream_pending(ref) == SIZE_MAX);
+	CHECK(!http_stream_send(ref, "data: 2\n\n", 9));
+	CHECK(!http_stream_open(ref, "text/event-stream", NULL));
+	http_stream_close(ref);
+	CHECK(f->out_len == hl + 9);
+
+	/* A stream request behind a large answer still going out: the head
+	 * follows that answer, the request behind the stream is not read. */
+	f = client_connect(NULL);
+	f->pcb->snd_buf = 100;
+	big_len = 3000;
+	calls = req_calls;
+	stream_open_ok = false;
+	sends(f, GET("/big") GET("/stream") GET("/after"));
+	CHECK(req_calls == calls + 1 && f->out_len == 100);
+	for (int i = 0; i < 100 && f->unacked; i++)
+		ack(f, 0);
+	CHECK(req_calls == calls + 2 && stream_open_ok);
+	ref = stream_ref;
+	const char *end = strstr(f->out, "\r\n\r\n");
+	size_t first = end ? (size_t)(end - f->out) + 4 + big_len : 0;
+	CHECK(end && strstr(f->out, "\r\nContent-Length: 3000\r\n") < end);
+	hl = stream_head(f, first, "text/event-stream");
+	CHECK(hl > 0 && f->out_len == first + hl);
+	CHECK(unpolled(f) && http_stream_pending(ref) == 0);
+	http_stream_close(ref);
+	CHECK(f->closed && !f->aborted && st().open == open0);
+	CHECK(http_stream_pending(ref) == SIZE_MAX);
+	http_stream_close(ref);         /* stale: nothing, no misuse */
+
+	/* Opened later, after the handler deferred: no more deferred polls. */
+	f = client_connect(NULL);
+	sends(f, GET("/defer") GET("/after"));
+	ref = defer_ref;
+	uint64_t tag = defer_tag;
+	CHECK(polled(f));
+	CHECK(http_stream_pending(ref) == SIZE_MAX);    /* not a stream (yet) */
+	CHECK(!http_stream_send(ref, "x", 1) && f->out_len == 0);
+	CHECK(http_stream_open(ref, "text/event-stream", NULL));
+	CHECK(!http_deferred(ref, tag));
+	hl = stream_head(f, 0, "text/event-stream");
+	CHECK(hl > 0 && hl == f->out_len && unpolled(f));
+	CHECK(http_stream_send(ref, ": hi\n\n", 6) && f->out_len == hl + 6);
+	fin(f);
+	CHECK(f->closed && !f->aborted && st().open == open0);
+
+	/* Already answering: open refused, and the connection goes on as
+	 * before. */
+	f = client_connect(NULL);
+	f->pcb->snd_buf = 100;
+	stream_open_ok = true;
+	sends(f, GET("/big-then-stream"));
+	CHECK(!stream_open_ok);
+	ref = stream_ref;
+	CHECK(http_stream_pending(ref) == SIZE_MAX && polled(f));
+	for (int i = 0; i < 100 && f->unacked; i++)
+		ack(f, 0);
+	struct answer a[4];
+	size_t rest;
+	CHECK(answers(f, a, 4, &rest) == 1 && rest == 0 && a[0].clen == 3000 && a[0].keep_alive);
+	sends(f, GET("/big"));
+	CHECK(!http_stream_open(last_ref, "text/event-stream", NULL));
+	for (int i = 0; i < 100 && f->unacked; i++)
+		ack(f, 0);
+	sends(f, GET("/z"));
+	for (int i = 0; i < 100 && f->unacked; i++)
+		ack(f, 0);
+	CHECK(answers(f, a, 4, &rest) == 3 && rest == 0 && !strcmp(a[2].body, "GET /z 0:"));
+	CHECK(polled(f));
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+	/* Lingering after a 411: refused. */
+	f = client_connect(NULL);
+	sends(f, "POST /api/jobs HTTP/1.1\r\n\r\n");
+	CHECK(f->shut_tx && !gone(f));
+	size_t len = f->out_len;
+	CHECK(!http_stream_open(last_ref, "text/event-stream", NULL));
+	CHECK(f->out_len == len);
+	fin(f);
+	CHECK(f->closed && !f->aborted && st().open == open0);
+	CHECK(!http_stream_open((struct http_conn_ref){ -1, 0 }, "text/event-stream", NULL));
+	CHECK(!http_stream_open((struct http_conn_ref){ HTTP_MAX_CONNS, 0 }, "text/event-stream",
+				NULL));
+}
+
+/* Opens a stream on a new connection, its head acknowledged. */
+static struct fconn *stream_connect(struct http_conn_ref *ref, size_t *hl)
+{
+	struct fconn *f = client_connect(NULL);
+	stream_open_ok = false;
+	sends(f, GET("/stream"));
+	CHECK(stream_open_ok);
+	*ref = stream_ref;
+	*hl = stream_head(f, 0, "text/event-stream");
+	CHECK(*hl > 0 && *hl == f->out_len);
+	ack(f, 0);
+	CHECK(f->unacked == 0 && unpolled(f));
+	return f;
+}
+
+/* Sends go out in order as the send buffer allows; polled exactly while
+ * something waits; never closed as idle. */
+static void test_stream_send(void)
+{
+	uint32_t open0 = st().open;
+	struct http_conn_ref ref;
+	size_t hl;
+	struct fconn *f = stream_connect(&ref, &hl);
+	f->pcb->snd_buf = 10;
+	const char *ev[3] = { "event: a\ndata: 1\n\n", "data: 22\n\n", "data: 333\n\n" };
+	char want[64] = "";
+	size_t total = 0;
+	for (int i = 0; i < 3; i++) {
+		CHECK(http_stream_send(ref, ev[i], strlen(ev[i])));
+		strcat(want, ev[i]);
+		total += strlen(ev[i]);
+		CHECK(http_stream_pending(ref) == total - 10);
+		CHECK(f->out_len == hl + 10 && polled(f));
+	}
+	int rounds = 0;
+	while (http_stream_pending(ref) && rounds < 100) {
+		size_t before = f->out_len, pending = http_stream_pending(ref);
+		ack(f, 3);              /* partial acknowledgements */
+		CHECK(f->out_len == before + 3 || http_stream_pending(ref) == 0);
+		CHECK(http_stream_pending(ref) == pending - (f->out_len - before));
+		CHECK(http_stream_pending(ref) ? polled(f) : unpolled(f));
+		rounds++;
+	}
+	CHECK(http_stream_pending(ref) == 0 && unpolled(f));
+	CHECK(f->out_len == hl + total && !strcmp(f->out + hl, want));
+	ack(f, 0);
+	CHECK(unpolled(f) && !gone(f));
+
+	/* No room at all: everything waits, then goes out in one piece. */
+	f->pcb->snd_buf = 0;
+	size_t base = f->out_len;
+	for (int i = 0; i < 3; i++)
+		CHECK(http_stream_send(ref, ev[i], strlen(ev[i])));
+	CHECK(http_stream_pending(ref) == total && f->out_len == base && polled(f));
+	poll1(f);               /* still no room: the poll changes nothing */
+	CHECK(http_stream_pending(ref) == total && polled(f) && !gone(f));
+	f->pcb->snd_buf = 1000;
+	poll1(f);
+	CHECK(http_stream_pending(ref) == 0 && unpolled(f));
+	CHECK(f->out_len == base + total && !strcmp(f->out + base, want));
+	ack(f, 0);
+
+	/* A write refused for lack of memory: the poll retries it; pending
+	 * output is not silence, however long it lasts. */
+	f->fail_write = 1000;
+	base = f->out_len;
+	CHECK(http_stream_send(ref, ev[0], strlen(ev[0])));
+	CHECK(http_stream_pending(ref) == strlen(ev[0]) && polled(f));
+	polls(f, HTTP_IDLE_S * POLLS_PER_S * 5);
+	CHECK(!gone(f) && polled(f) && f->out_len == base);
+	f->fail_write = 0;
+	poll1(f);
+	CHECK(http_stream_pending(ref) == 0 && unpolled(f));
+	CHECK(!strcmp(f->out + base, ev[0]));
+	ack(f, 0);
+
+	/* Quiet for an hour (no poll, nothing sent), then an event that has
+	 * to wait: not closed as idle at the next poll, nor at the ones
+	 * after, a minute apart. */
+	f->now += 3600u * 1000u;
+	f->fail_write = 1;
+	base = f->out_len;
+	CHECK(http_stream_send(ref, ev[1], strlen(ev[1])));
+	CHECK(polled(f) && http_stream_pending(ref) == strlen(ev[1]));
+	f->pcb->snd_buf = 0;
+	for (int i = 0; i < 30; i++) {
+		f->now += 60000;
+		poll1(f);
+	}
+	CHECK(!gone(f) && polled(f) && http_stream_pending(ref) == strlen(ev[1]));
+	f->pcb->snd_buf = 1000;
+	f->now += 3600u * 1000u;
+	poll1(f);
+	CHECK(!gone(f) && unpolled(f) && !strcmp(f->out + base, ev[1]));
+	ack(f, 0);
+	/* And an hour later, with nothing waiting, still there. */
+	f->now += 3600u * 1000u;
+	CHECK(http_stream_send(ref, ev[2], strlen(ev[2])));
+	CHECK(!gone(f) && unpolled(f) && http_stream_pending(ref) == 0);
+	ack(f, 0);
+	CHECK(st().open == open0 + 1);
+	fin(f);
+	CHECK(f->closed && !f->aborted && st().open == open0);
+}
+
+/* More than HTTP_STREAM_BACKLOG unsent: closed, send says no. What TCP
+ * took does not count. */
+static void test_stream_backlog(void)
+{
+	uint32_t open0 = st().open;
+	static char chunk[64 << 10];
+	memset(chunk, 'e', sizeof(chunk));
+	struct http_conn_ref ref;
+	size_t hl;
+	struct fconn *f = stream_connect(&ref, &hl);
+	f->pcb->snd_buf = 0;
+	size_t n = 0;
+	while (n + sizeof(chunk) <= HTTP_STREAM_BACKLOG) {
+		CHECK(http_stream_send(ref, chunk, sizeof(chunk)));
+		n += sizeof(chunk);
+	}
+	CHECK(n == HTTP_STREAM_BACKLOG && http_stream_pending(ref) == HTTP_STREAM_BACKLOG);
+	CHECK(!gone(f) && polled(f));
+	CHECK(!http_stream_send(ref, "x", 1));
+	CHECK(f->closed && !f->aborted && st().open == open0);
+	CHECK(http_stream_pending(ref) == SIZE_MAX);
+	CHECK(!http_stream_send(ref, "x", 1));
+	CHECK(f->out_len == hl);
+
+	/* One send over the limit by itself. */
+	char *big = malloc(HTTP_STREAM_BACKLOG + 1);
+	memset(big, 'e', HTTP_STREAM_BACKLOG + 1);
+	f = stream_connect(&ref, &hl);
+	f->pcb->snd_buf = 0;
+	CHECK(http_stream_send(ref, "y", 1));
+	CHECK(!http_stream_send(ref, big, HTTP_STREAM_BACKLOG));
+	CHECK(f->closed && !f->aborted && http_stream_pending(ref) == SIZE_MAX);
+	f = stream_connect(&ref, &hl);
+	f->pcb->snd_buf = 0;
+	CHECK(http_stream_send(ref, big, HTTP_STREAM_BACKLOG));
+	CHECK(!gone(f) && http_stream_pending(ref) == HTTP_STREAM_BACKLOG);
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+	free(big);
+
+	/* A client that reads: twice the backlog over time is fine. */
+	f = stream_connect(&ref, &hl);
+	for (int i = 0; i < 16; i++) {
+		CHECK(http_stream_send(ref, chunk, sizeof(chunk)));
+		for (int k = 0; k < 100 && f->unacked; k++)
+			ack(f, 0);
+		CHECK(http_stream_pending(ref) == 0);
+	}
+	CHECK(!gone(f) && f->out_len == hl + 16 * sizeof(chunk) && unpolled(f));
+	/* The limit closing a stream when lwIP cannot: an abort. */
+	f->pcb->snd_buf = 0;
+	CHECK(http_stream_send(ref, chunk, sizeof(chunk)));
+	f->fail_close = 1;
+	size_t left = HTTP_STREAM_BACKLOG - sizeof(chunk);
+	while (left >= sizeof(chunk)) {
+		CHECK(http_stream_send(ref, chunk, sizeof(chunk)));
+		left -= sizeof(chunk);
+	}
+	CHECK(!http_stream_send(ref, chunk, 1));
+	CHECK(f->aborted && st().open == open0);
+	/* The pcb is reused: its callbacks see no stale abort. */
+	struct fconn *g = client_connect_on(f->pcb, NULL);
+	CHECK(sends(g, GET("/y")) == ERR_OK && nanswers(g) == 1);
+	fin(g);
+	CHECK(g->closed && st().open == open0);
+}
+
+/* The client goes: FIN, reset; and tcp_close failing on the way. */
+static void test_stream_end(void)
+{
+	uint32_t open0 = st().open;
+	struct http_conn_ref ref;
+	size_t hl;
+	/* FIN while something waits: closed anyway (nobody reads it). */
+	struct fconn *f = stream_connect(&ref, &hl);
+	f->pcb->snd_buf = 0;
+	CHECK(http_stream_send(ref, "data: 1\n\n", 9));
+	CHECK(http_stream_pending(ref) == 9 && polled(f));
+	fin(f);
+	CHECK(f->closed && !f->aborted && st().open == open0);
+	CHECK(http_stream_pending(ref) == SIZE_MAX && !http_stream_send(ref, "x", 1));
+
+	/* A reset, idle and with output waiting. */
+	f = stream_connect(&ref, &hl);
+	reset(f);
+	CHECK(st().open == open0 && http_stream_pending(ref) == SIZE_MAX);
+	CHECK(!http_stream_send(ref, "x", 1));
+	http_stream_close(ref);
+	f = stream_connect(&ref, &hl);
+	f->pcb->snd_buf = 0;
+	CHECK(http_stream_send(ref, "data: 1\n\n", 9));
+	reset(f);
+	CHECK(st().open == open0 && http_stream_pending(ref) == SIZE_MAX);
+	CHECK(!http_stream_send(ref, "x", 1));
+
+	/* tcp_close failing at the FIN: aborted, ERR_ABRT (checked by fin). */
+	f = stream_connect(&ref, &hl);
+	f->fail_close = 1;
+	fin(f);
+	CHECK(f->aborted && st().open == open0 && http_stream_pending(ref) == SIZE_MAX);
+	/* And at http_stream_close, outside any callback. */
+	f = stream_connect(&ref, &hl);
+	f->fail_close = 1;
+	http_stream_close(ref);
+	CHECK(f->aborted && st().open == open0 && http_stream_pending(ref) == SIZE_MAX);
+	struct fconn *g = client_connect_on(f->pcb, NULL);
+	CHECK(sends(g, GET("/y")) == ERR_OK && nanswers(g) == 1);
+	/* http_stream_close on a connection that is no stream: nothing. */
+	http_stream_close(last_ref);
+	CHECK(!gone(g) && http_stream_pending(last_ref) == SIZE_MAX);
+	fin(g);
+	CHECK(g->closed && st().open == open0);
+}
+
+/* 304: no Content-Length, no Content-Type, no body; the next answer on
+ * the connection follows right after its head. */
+static void test_not_modified(void)
+{
+	const char *want = "HTTP/1.1 304 Not Modified\r\nConnection: keep-alive\r\n"
+			   "ETag: \"v1\"\r\n\r\n";
+	size_t wl = strlen(want);
+	struct fconn *f = client_connect(NULL);
+	sends(f, GET("/304") GET("/after"));
+	CHECK(f->out_len > wl && !strncmp(f->out, want, wl));
+	const char *end = strstr(f->out, "\r\n\r\n");
+	CHECK(end && (size_t)(end - f->out) + 4 == wl);
+	CHECK(!memmem(f->out, wl, "Content-", 8));
+	CHECK(!strstr(f->out, "not this body"));
+	CHECK(!strncmp(f->out + wl, "HTTP/1.1 200 OK\r\n", 17));
+	struct answer a[4];
+	size_t rest;
+	CHECK(answers(f, a, 4, &rest) == 2 && rest == 0);
+	CHECK(a[0].status == 304 && a[0].clen == 0 && a[0].keep_alive);
+	CHECK(a[1].status == 200 && !strcmp(a[1].body, "GET /after 0:"));
+	CHECK(!gone(f) && polled(f));
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+
+	/* With Connection: close: the head alone, then closed. */
+	f = client_connect(NULL);
+	sends(f, "GET /304 HTTP/1.1\r\nConnection: close\r\n\r\n");
+	want = "HTTP/1.1 304 Not Modified\r\nConnection: close\r\n";
+	CHECK(!strncmp(f->out, want, strlen(want)));
+	CHECK(!strstr(f->out, "Content-") && !strstr(f->out, "not this body"));
+	CHECK(f->out_len >= 4 && !strcmp(f->out + f->out_len - 4, "\r\n\r\n"));
+	CHECK(answers(f, a, 4, &rest) == 1 && rest == 0 && a[0].close);
+	CHECK(f->closed && !f->aborted);
+}
+
 int main(void)
 {
 	http_init(80, &handlers);
@@ -1367,6 +1816,11 @@ int main(void)
 	test_limits();
 	test_close_fails();
 	test_backpressure();
+	test_not_modified();
+	test_stream_open();
+	test_stream_send();
+	test_stream_backlog();
+	test_stream_end();
 
 	/* Everything is closed: no connection left, no rule broken. */
 	struct http_stats s = st();

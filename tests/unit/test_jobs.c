@@ -3,8 +3,8 @@
  * itself, on a core index it chooses), and counters for kick, yield and
  * the ended jobs. Covers results, states, elapsed times, the busy and
  * invalid refusals, cancelling queued, running and finished jobs, the
- * history bound, listing, a callback that submits, the heap rule, and
- * re-init. */
+ * history bound, listing, a callback that submits, the heap rule,
+ * re-init, and the state changes reported to env.on_change. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -139,9 +139,12 @@ struct rec {
 	struct job_info info;
 };
 
+static int done_count;                  /* on_done calls, all jobs */
+
 static void on_done(const struct job_info *info, void *ctx)
 {
 	struct rec *r = ctx;
+	done_count++;
 	r->calls++;
 	r->info = *info;
 }
@@ -771,6 +774,345 @@ static void test_reinit(void)
 	CHECK(c.accepted == 1 && c.done == 1 && c.running == 0);
 }
 
+/* ---- State changes (env.on_change). ---- */
+
+/* Every on_change call, with the done callbacks (on_done) and on_end
+ * calls made before it, so that the tests see the order. */
+#define CHANGES_MAX 256
+
+struct change {
+	struct job_info info;
+	int done_calls;         /* done callbacks of the engine before this call */
+	int ends;               /* on_end calls before this call */
+};
+
+static struct change changes[CHANGES_MAX];
+static int nchanges;
+
+static void fake_on_change(const struct job_info *info)
+{
+	if (nchanges < CHANGES_MAX)
+		changes[nchanges] = (struct change){ *info, done_count, ends };
+	nchanges++;
+}
+
+static struct jobs_env change_env(void)
+{
+	struct jobs_env e = fake_env;
+	e.on_change = fake_on_change;
+	return e;
+}
+
+/* The states reported for job id, in order; their number. */
+static int changes_of(uint64_t id, enum job_state *states, int max)
+{
+	int n = 0;
+	for (int i = 0; i < nchanges && i < CHANGES_MAX; i++)
+		if (changes[i].info.id == id) {
+			if (n < max)
+				states[n] = changes[i].info.state;
+			n++;
+		}
+	return n;
+}
+
+/* Job id was reported with exactly these states, in this order. */
+static bool seq_is(uint64_t id, int n, const enum job_state *want)
+{
+	enum job_state got[8];
+	int k = changes_of(id, got, 8);
+	if (k != n)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (got[i] != want[i])
+			return false;
+	return true;
+}
+
+#define SEQ(id, ...) \
+	seq_is(id, (int)(sizeof((enum job_state[]){ __VA_ARGS__ }) / sizeof(enum job_state)), \
+	       (enum job_state[]){ __VA_ARGS__ })
+
+/* A job polled between its tasks: queued at submit, running once however
+ * often jobs_poll runs, done after the done callback and before on_end;
+ * each report with the job's id and spec, the result only when done. */
+static void test_change_run(void)
+{
+	struct job_spec s = { .limit = 1000, .tasks = 3, .mode = JOB_REPEAT };
+	struct rec r = { 0 };
+	uint64_t id, t0 = now - 40;     /* the request came a little earlier */
+	int n0 = nchanges;
+	CHECK(jobs_submit(&s, t0, on_done, &r, &id) == JOB_OK);
+	CHECK(nchanges == n0 + 1);
+	const struct job_info *q = &changes[n0].info;
+	CHECK(q->id == id && q->state == JOB_QUEUED && !q->has_result);
+	CHECK(q->spec.limit == 1000 && q->spec.tasks == 3 && q->spec.mode == JOB_REPEAT);
+	CHECK(q->submitted_ns == t0);
+	for (int i = 0; i < 5; i++)
+		jobs_poll();            /* queued: nothing to report */
+	CHECK(nchanges == n0 + 1);
+
+	CHECK(run_one(1, 100));
+	CHECK(nchanges == n0 + 1);      /* the BSP sees it at jobs_poll */
+	jobs_poll();
+	CHECK(nchanges == n0 + 2);
+	const struct job_info *ru = &changes[n0 + 1].info;
+	CHECK(ru->id == id && ru->state == JOB_RUNNING && !ru->has_result);
+	CHECK(ru->spec.limit == 1000 && ru->spec.tasks == 3 && ru->submitted_ns == t0);
+	CHECK(ru->elapsed_ns == now - t0);
+	for (int i = 0; i < 10; i++)
+		jobs_poll();
+	CHECK(run_one(2, 100));
+	for (int i = 0; i < 10; i++)
+		jobs_poll();
+	CHECK(nchanges == n0 + 2);      /* running once */
+	CHECK(run_one(3, 100));
+	uint64_t t_end = now;
+	CHECK(nchanges == n0 + 2 && r.calls == 0);
+	now += 1000;
+	int d0 = done_count, e0 = ends;
+	jobs_poll();
+	CHECK(r.calls == 1 && nchanges == n0 + 3);
+	const struct change *dn = &changes[n0 + 2];
+	CHECK(dn->info.id == id && dn->info.state == JOB_DONE);
+	CHECK(dn->info.has_result && dn->info.result == 3 * 168);
+	CHECK(dn->info.spec.limit == 1000 && dn->info.spec.tasks == 3);
+	CHECK(dn->info.submitted_ns == t0 && dn->info.elapsed_ns == t_end - t0);
+	CHECK(dn->done_calls == d0 + 1);        /* after the done callback */
+	CHECK(dn->ends == e0);                  /* before on_end */
+	CHECK(ends == e0 + 1);
+	for (int i = 0; i < 5; i++)
+		jobs_poll();
+	CHECK(nchanges == n0 + 3);
+	CHECK(SEQ(id, JOB_QUEUED, JOB_RUNNING, JOB_DONE));
+
+	/* Split mode, no done callback: the same three. */
+	struct job_spec sp = { .limit = 100000, .tasks = 4, .mode = JOB_SPLIT };
+	CHECK(jobs_submit(&sp, now, NULL, NULL, &id) == JOB_OK);
+	CHECK(run_one(0, 1));
+	jobs_poll();
+	drain();
+	CHECK(SEQ(id, JOB_QUEUED, JOB_RUNNING, JOB_DONE));
+	CHECK(changes[nchanges - 1].info.result == 9592);
+	CHECK(changes[nchanges - 1].info.spec.mode == JOB_SPLIT);
+}
+
+/* A job that ended between two polls never shows as running. */
+static void test_change_skip_running(void)
+{
+	struct job_spec s = { .limit = 100, .tasks = 2, .mode = JOB_REPEAT };
+	struct rec r = { 0 };
+	uint64_t id;
+	int n0 = nchanges;
+	CHECK(jobs_submit(&s, now, on_done, &r, &id) == JOB_OK);
+	jobs_poll();
+	CHECK(run_one(0, 10));
+	CHECK(run_one(1, 10));
+	jobs_poll();
+	CHECK(r.calls == 1 && nchanges == n0 + 2);
+	CHECK(SEQ(id, JOB_QUEUED, JOB_DONE));
+	CHECK(changes[n0 + 1].info.has_result && changes[n0 + 1].info.result == 50);
+	jobs_poll();
+	CHECK(nchanges == n0 + 2);
+
+	/* Two jobs side by side: each has its own sequence. */
+	uint64_t a, b;
+	CHECK(jobs_submit(&s, now, NULL, NULL, &a) == JOB_OK);
+	CHECK(jobs_submit(&s, now, NULL, NULL, &b) == JOB_OK);
+	CHECK(run_one(0, 10));          /* a starts */
+	jobs_poll();
+	CHECK(run_one(1, 10));          /* a ends */
+	CHECK(run_one(2, 10));          /* b starts */
+	CHECK(run_one(3, 10));          /* b ends, both between two polls */
+	jobs_poll();
+	CHECK(SEQ(a, JOB_QUEUED, JOB_RUNNING, JOB_DONE));
+	CHECK(SEQ(b, JOB_QUEUED, JOB_DONE));
+}
+
+/* Cancelled while queued: reported once, by jobs_cancel; not again when
+ * its tasks drained and jobs_poll ended it (the done callback still runs),
+ * nor by a second cancel. */
+static void test_change_cancel_queued(void)
+{
+	struct job_spec s = { .limit = 1000000, .tasks = 3, .mode = JOB_SPLIT };
+	struct rec r = { 0 };
+	uint64_t id, t0 = now;
+	int n0 = nchanges;
+	CHECK(jobs_submit(&s, t0, on_done, &r, &id) == JOB_OK);
+	now += 70;
+	struct job_info info;
+	CHECK(jobs_cancel(id, &info) == 0);
+	CHECK(nchanges == n0 + 2);
+	const struct job_info *c = &changes[n0 + 1].info;
+	CHECK(c->id == id && c->state == JOB_CANCELLED && !c->has_result);
+	CHECK(c->spec.limit == 1000000 && c->spec.tasks == 3 && c->spec.mode == JOB_SPLIT);
+	CHECK(c->submitted_ns == t0 && c->elapsed_ns == 70);
+	CHECK(jobs_cancel(id, &info) == 1);
+	CHECK(nchanges == n0 + 2);
+	CHECK(run_one(0, 10));          /* started, but cancelled: not running */
+	jobs_poll();
+	CHECK(nchanges == n0 + 2);
+	CHECK(run_one(1, 10) && run_one(2, 10));
+	int e0 = ends;
+	jobs_poll();
+	CHECK(r.calls == 1 && r.info.state == JOB_CANCELLED && ends == e0 + 1);
+	CHECK(nchanges == n0 + 2);
+	CHECK(SEQ(id, JOB_QUEUED, JOB_CANCELLED));
+	CHECK(jobs_cancel(id, &info) == 1);     /* from the history */
+	jobs_poll();
+	CHECK(nchanges == n0 + 2);
+
+	/* Started but not yet seen by a poll, then cancelled: no running. */
+	CHECK(jobs_submit(&s, now, NULL, NULL, &id) == JOB_OK);
+	CHECK(run_one(2, 10));
+	CHECK(jobs_cancel(id, &info) == 0);
+	drain();
+	CHECK(SEQ(id, JOB_QUEUED, JOB_CANCELLED));
+}
+
+/* Cancelled while running: queued, running, cancelled, and nothing when
+ * jobs_poll ends it. */
+static void test_change_cancel_running(void)
+{
+	struct job_spec s = { .limit = 1000, .tasks = 3, .mode = JOB_REPEAT };
+	struct rec r = { 0 };
+	uint64_t id;
+	CHECK(jobs_submit(&s, now, on_done, &r, &id) == JOB_OK);
+	CHECK(run_one(1, 10));
+	jobs_poll();
+	CHECK(SEQ(id, JOB_QUEUED, JOB_RUNNING));
+	int n0 = nchanges;
+	struct job_info info;
+	CHECK(jobs_cancel(id, &info) == 0);
+	CHECK(nchanges == n0 + 1);
+	const struct job_info *c = &changes[n0].info;
+	CHECK(c->id == id && c->state == JOB_CANCELLED && !c->has_result);
+	CHECK(c->spec.limit == 1000 && c->spec.tasks == 3);
+	jobs_poll();
+	CHECK(run_one(2, 10));
+	jobs_poll();
+	CHECK(run_one(3, 10));
+	jobs_poll();
+	CHECK(r.calls == 1 && r.info.state == JOB_CANCELLED);
+	CHECK(nchanges == n0 + 1);
+	CHECK(SEQ(id, JOB_QUEUED, JOB_RUNNING, JOB_CANCELLED));
+
+	/* Cancelled from inside its own running task (the yield fake). */
+	struct job_spec big = { .limit = JOBS_LIMIT_MAX, .tasks = 2, .mode = JOB_REPEAT };
+	CHECK(jobs_submit(&big, now, NULL, NULL, &id) == JOB_OK);
+	yields = 0;
+	cancel_on_yield = id;
+	cancel_on_yield_rc = 99;
+	CHECK(run_one(0, 1));
+	CHECK(cancel_on_yield_rc == 0);
+	cancel_on_yield = 0;
+	drain();
+	CHECK(SEQ(id, JOB_QUEUED, JOB_CANCELLED));
+}
+
+/* A cancel after the last task finished does not take effect: no
+ * cancelled report, and jobs_poll reports the job done. */
+static void test_change_cancel_late(void)
+{
+	struct job_spec s = { .limit = 1000, .tasks = 2, .mode = JOB_SPLIT };
+	struct rec r = { 0 };
+	uint64_t id;
+	CHECK(jobs_submit(&s, now, on_done, &r, &id) == JOB_OK);
+	CHECK(run_one(0, 10) && run_one(1, 10));
+	int n0 = nchanges;
+	struct job_info info;
+	CHECK(jobs_cancel(id, &info) == 1 && info.state == JOB_DONE);
+	CHECK(nchanges == n0);
+	jobs_poll();
+	CHECK(r.calls == 1 && r.info.state == JOB_DONE);
+	CHECK(SEQ(id, JOB_QUEUED, JOB_DONE));
+	CHECK(changes[nchanges - 1].info.has_result && changes[nchanges - 1].info.result == 168);
+
+	/* The same after it was seen running. */
+	CHECK(jobs_submit(&s, now, on_done, &r, &id) == JOB_OK);
+	CHECK(run_one(0, 10));
+	jobs_poll();
+	CHECK(run_one(1, 10));
+	CHECK(jobs_cancel(id, &info) == 1 && info.state == JOB_DONE);
+	jobs_poll();
+	CHECK(SEQ(id, JOB_QUEUED, JOB_RUNNING, JOB_DONE));
+	CHECK(changes[nchanges - 1].info.result == 168);
+}
+
+/* A refused submit reports nothing: invalid, no queue room, 64 in flight,
+ * and the queue saying no after the job was built. */
+static void test_change_refused(void)
+{
+	int n0 = nchanges;
+	struct job_spec bad = { .limit = 100, .tasks = 0, .mode = JOB_REPEAT };
+	CHECK(jobs_submit(&bad, now, NULL, NULL, NULL) == JOB_EINVAL);
+	struct job_spec s = { .limit = 100, .tasks = 4, .mode = JOB_REPEAT };
+	q_cap = 3;
+	CHECK(jobs_submit(&s, now, NULL, NULL, NULL) == JOB_EBUSY);
+	q_cap = 1024;
+	submit_refuses = true;
+	CHECK(jobs_submit(&s, now, NULL, NULL, NULL) == JOB_EBUSY);
+	submit_refuses = false;
+	CHECK(nchanges == n0);
+	jobs_poll();
+	CHECK(nchanges == n0);
+
+	s.tasks = 1;
+	uint64_t first = 0, id = 0;
+	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++) {
+		CHECK(jobs_submit(&s, now, NULL, NULL, &id) == JOB_OK);
+		if (i == 0)
+			first = id;
+	}
+	CHECK(nchanges == n0 + JOBS_MAX_INFLIGHT);
+	CHECK(jobs_submit(&s, now, NULL, NULL, NULL) == JOB_EBUSY);
+	CHECK(nchanges == n0 + JOBS_MAX_INFLIGHT);
+	drain();
+	CHECK(nchanges == n0 + 2 * JOBS_MAX_INFLIGHT);
+	/* Each of them queued then done (the log holds the first ones). */
+	CHECK(SEQ(first, JOB_QUEUED, JOB_DONE));
+	CHECK(SEQ(first + 1, JOB_QUEUED, JOB_DONE));
+	CHECK(counters().running == 0);
+}
+
+/* on_change NULL: every path that would report runs without it. */
+static void test_change_null(void)
+{
+	jobs_init(&fake_env);
+	int n0 = nchanges;
+	struct job_spec s = { .limit = 1000, .tasks = 2, .mode = JOB_REPEAT };
+	struct rec r1 = { 0 }, r2 = { 0 }, r3 = { 0 };
+	uint64_t a, b, c;
+	CHECK(jobs_submit(&s, now, on_done, &r1, &a) == JOB_OK);
+	CHECK(jobs_submit(&s, now, on_done, &r2, &b) == JOB_OK);
+	CHECK(jobs_submit(&s, now, on_done, &r3, &c) == JOB_OK);
+	struct job_info info;
+	CHECK(jobs_cancel(a, &info) == 0);
+	CHECK(run_one(0, 10) && run_one(1, 10) && run_one(2, 10));
+	jobs_poll();                    /* b seen running */
+	CHECK(jobs_cancel(b, &info) == 0);
+	drain();
+	CHECK(r1.calls == 1 && r1.info.state == JOB_CANCELLED);
+	CHECK(r2.calls == 1 && r2.info.state == JOB_CANCELLED);
+	CHECK(r3.calls == 1 && r3.info.state == JOB_DONE && r3.info.result == 336);
+	CHECK(nchanges == n0);
+}
+
+static void test_change(void)
+{
+	struct jobs_env e = change_env();
+	jobs_init(&e);
+	nchanges = 0;
+	test_change_run();
+	test_change_skip_running();
+	test_change_cancel_queued();
+	test_change_cancel_running();
+	test_change_cancel_late();
+	test_change_refused();
+	CHECK(nchanges <= CHANGES_MAX);
+	test_change_null();
+}
+
 int main(void)
 {
 	/* A cancel that never lands leaves a 2^40 task running: fail, not hang. */
@@ -803,6 +1145,8 @@ int main(void)
 	test_heap_rule();
 	reset_env();
 	test_reinit();
+	reset_env();
+	test_change();
 
 	/* Nothing left anywhere: LeakSanitizer sees every task freed. */
 	CHECK(depth() == 0);
