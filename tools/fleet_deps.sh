@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the fleet needs (tools/fleet.sh, make image, test_fleet,
+# Installs what the fleet needs (tools/fleet.py, make image, test_fleet,
 # make bench): libvirt's daemon with its QEMU driver and virsh, nginx
 # with the stream module (UDP balancing), qemu-img. Kept apart from
 # tools/deps.sh so that `make run` does not pull libvirt in.
@@ -10,7 +10,7 @@
 # the packaged nginx through invoke-rc.d (port 80, /etc/nginx) on a machine
 # without systemd; a policy-rc.d that answers 101 ("action forbidden")
 # keeps it from doing so during this one apt run, and is removed after.
-# The fleet starts its own nginx and libvirtd (tools/fleet.sh).
+# The fleet starts its own nginx and libvirtd (tools/fleet.py).
 set -euo pipefail
 
 pkgs=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
