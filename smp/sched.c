@@ -34,6 +34,10 @@ static int16_t wake_order[MAX_CPUS];    /* rank -> core index, APs in placement 
 static int16_t rank_of[MAX_CPUS];       /* core index -> rank; the BSP has none */
 static int nwake;                       /* APs ranked */
 static int aps_busy;                    /* APs running a task now (atomic) */
+/* Tasks submitted beyond the number of APs (a job of more tasks than
+ * there are APs): no AP can take them soon, so the BSP takes them without
+ * the grace. Submissions and the BSP loop are both on the BSP. */
+static int bsp_surplus;
 static enum sched_placement placement;
 static const struct bsp_ops *bsp_ops;  /* set when the BSP loop starts */
 static uint64_t bsp_last_serve_tsc;     /* BSP only */
@@ -135,9 +139,13 @@ bool sched_submit(struct task **tasks, int n)
 	for (int i = 0; ok && i < n; i++)
 		kassert(taskq_push(&runq, tasks[i]));   /* room was promised */
 	spin_unlock(&submit_lock);
-	if (ok)
-		wake_cores((uint64_t)n);
-	return ok;
+	if (!ok)
+		return false;
+	int aps = __atomic_load_n(&cpus_online, __ATOMIC_SEQ_CST) - 1;
+	if (this_cpu()->bsp && n > aps)
+		bsp_surplus += n - aps;
+	wake_cores((uint64_t)n);
+	return true;
 }
 
 uint64_t sched_queue_room(void)
@@ -216,17 +224,25 @@ void sched_ap_loop(void)
 	}
 }
 
-/* Queued tasks the APs will not take soon: every AP has been busy, with
- * tasks waiting, for SCHED_BSP_GRACE_NS. An AP that just finished a task
- * (its job answered, the next request already in) is still counted busy
- * for a moment: the grace lets it take the next task itself. */
+/* Queued tasks the APs will not take soon: tasks of a job beyond the
+ * number of APs (at once), or every AP busy, with tasks waiting, for
+ * SCHED_BSP_GRACE_NS. An AP that just finished a task (its job answered,
+ * the next request already in) is still counted busy for a moment: the
+ * grace lets it take the next task itself. */
 static bool bsp_should_run_task(uint64_t *waiting_since)
 {
-	if (!taskq_depth(&runq)) {
+	uint64_t depth = taskq_depth(&runq);
+	if ((uint64_t)bsp_surplus > depth)
+		bsp_surplus = (int)depth;       /* the APs took some of them */
+	if (!depth) {
 		*waiting_since = 0;
 		return false;
 	}
-	wake_cores(taskq_depth(&runq));         /* belt and braces: never leave an AP asleep */
+	wake_cores(depth);                      /* belt and braces: never leave an AP asleep */
+	if (bsp_surplus > 0) {
+		bsp_surplus--;
+		return true;
+	}
 	if (__atomic_load_n(&aps_busy, __ATOMIC_SEQ_CST) <
 	    __atomic_load_n(&cpus_online, __ATOMIC_SEQ_CST) - 1) {
 		*waiting_since = 0;
