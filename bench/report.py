@@ -161,9 +161,10 @@ def report(preset, p, S, pi_limit, rows, idle, boot, extra, seconds):
     w("of quiet. Unikernel wake-ups while idle, all cores, from the `wakes`")
     w("counters of two `GET /api/status` %d s apart: %.2f per second. That count"
       % (p["idle_s"], extra["idle_wakes_per_s"]))
-    w("includes what the observation costs: the first request is traffic, so the")
-    w("ARP timer ticks once a second for 10 s after it, and both requests wake the")
-    w("BSP a few times themselves; with nobody asking, nothing wakes the cores.")
+    w("includes what the observation costs: both requests wake the BSP a few times")
+    w("themselves (their packets, and TCP's timer until their connections and the")
+    w("TIME-WAIT the appliance keeps are gone); with nobody asking, nothing wakes")
+    w("the cores. ARP ticks only after an ARP request went out.")
     v = extra.get("viewer")
     if v:
         w("")
