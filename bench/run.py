@@ -31,7 +31,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "qemu"))
 sys.path.insert(0, os.path.join(TOP, "bench"))
-from net import free_port, http_get_quietly, tcp_exchange, user_net, wait_udp_ready  # noqa: E402
+from net import free_port, http_request, tcp_exchange, user_net, wait_udp_ready  # noqa: E402
 from vm import ELF, ISO, Vm, accel, accel_args  # noqa: E402
 
 from report import report  # noqa: E402
@@ -332,7 +332,7 @@ def cpu_of(sysobj):
 def measure_idle(sysobj, seconds):
     """Host CPU per second while idle, nothing sent to the system. The
     caller lets boot traffic settle first (the appliance's ARP timer stops
-    10 s after the last frame)."""
+    10 s after its last ARP request, DHCP's exchange ends)."""
     c0 = cpu_of(sysobj)
     time.sleep(seconds)
     return (cpu_of(sysobj) - c0) / 1e9 / seconds
@@ -348,7 +348,7 @@ def measure_wakes(sysobj, seconds):
 
 def quiet_wakes(ep):
     """The cores' wake counters (sum), read at a cost of a few wake-ups."""
-    st = json.loads(http_get_quietly(ep.http_port, "/api/status"))
+    st = json.loads(http_request("127.0.0.1", ep.http_port, "GET", "/api/status")[2])
     return sum(c["wakes"] for c in st["cores"])
 
 

@@ -70,6 +70,17 @@ def qemu_tests():
                 yield "%s/%s" % (mod.__name__, name), fn
 
 
+def summary(passed, failed, skipped, t_all):
+    """The last lines every runner prints ("N passed, M failed[, K
+    skipped]", as make test and make soak end); the exit code."""
+    print("\ntotal %.0fs" % (time.monotonic() - t_all))
+    line = "%d passed, %d failed" % (passed, failed)
+    if skipped:
+        line += ", %d skipped" % skipped
+    print(line)
+    return 1 if failed else 0
+
+
 def main():
     pats = sys.argv[1:]
     passed = failed = skipped = 0
@@ -99,12 +110,7 @@ def main():
         print(line, flush=True)
     for name, tb in failures:
         print("\n==== %s\n%s" % (name, tb), flush=True)
-    print("\ntotal %.0fs" % (time.monotonic() - t_all))
-    summary = "%d passed, %d failed" % (passed, failed)
-    if skipped:
-        summary += ", %d skipped" % skipped
-    print(summary)
-    return 1 if failed else 0
+    return summary(passed, failed, skipped, t_all)
 
 
 if __name__ == "__main__":

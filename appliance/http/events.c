@@ -124,8 +124,8 @@ static void arm(uint64_t now, bool active)
  * quiet comment. */
 static void run(uint64_t now)
 {
-	uint64_t sig = status_signature();
-	bool active = status_active();
+	bool active;
+	uint64_t sig = status_signature(&active);
 	char *ev = NULL;
 	size_t len = 0;
 	for (int i = 0; i < EVENTS_MAX_STREAMS; i++) {
@@ -194,14 +194,16 @@ void events_open(struct http_conn_ref ref)
 		return;
 	}
 	uint64_t now = time_ns();
-	*s = (struct stream){ .ref = ref, .used = true, .sig = status_signature(), .status_ns = now };
+	bool active;
+	*s = (struct stream){ .ref = ref, .used = true, .sig = status_signature(&active),
+			      .status_ns = now };
 	/* An EventSource that loses the stream comes back after a second. */
 	static const char retry[] = "retry: 1000\n\n";
 	stream_write(s, retry, sizeof(retry) - 1, now);
 	if (s->used)
 		stream_write(s, ev, len, now);
 	free(ev);
-	arm(now, status_active());
+	arm(now, active);
 }
 
 void events_job(const struct job_info *info)

@@ -214,17 +214,17 @@ void http_respond(struct http_conn_ref ref, int status, const char *ctype, const
 		c->close_after = c->unframed = true;    /* where the body ends is unknown */
 	char head[512];
 	int hl;
-	if (status == 304)      /* no content, and no Content-Length but the 200's (RFC 9110 8.6) */
+	if (status == 304) {    /* no content, and no Content-Length but the 200's (RFC 9110 8.6) */
+		body_len = 0;
 		hl = snprintf(head, sizeof(head), "HTTP/1.1 304 %s\r\nConnection: %s\r\n%s\r\n",
 			      reason(304), c->close_after ? "close" : "keep-alive", extra ? extra : "");
-	else
+	} else {
 		hl = snprintf(head, sizeof(head),
 			      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 			      "Connection: %s\r\n%s\r\n",
 			      status, reason(status), ctype, body_len,
 			      c->close_after ? "close" : "keep-alive", extra ? extra : "");
-	if (status == 304)
-		body_len = 0;
+	}
 	c->out = malloc((size_t)hl + body_len);
 	if (!c->out) {
 		c->close_after = c->close_done = true;

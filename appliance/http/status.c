@@ -99,7 +99,7 @@ static uint64_t mix(uint64_t h, uint64_t v)
 	return (h ^ v) * 0x100000001b3ULL;     /* FNV-1a, a word at a time */
 }
 
-uint64_t status_signature(void)
+uint64_t status_signature(bool *active)
 {
 	struct sched_stats ss;
 	struct job_counters jc;
@@ -122,14 +122,6 @@ uint64_t status_signature(void)
 	h = mix(h, bad + hs.bad + us.bad);
 	h = mix(h, us.busy);
 	h = mix(h, hs.refused);
+	*active = jc.running > 0 || ss.halted_aps < ss.online - 1;
 	return h;
-}
-
-bool status_active(void)
-{
-	struct sched_stats ss;
-	struct job_counters jc;
-	sched_stats(&ss);
-	jobs_counters(&jc);
-	return jc.running > 0 || ss.halted_aps < ss.online - 1;
 }

@@ -29,9 +29,9 @@ char *status_render(const struct status_snap *s, enum status_format f, size_t *l
  * malformed requests. Not the uptime, the network counters or the BSP's
  * own wake-ups, which each event itself moves. A read of a few counters
  * and one word per 64 cores. */
-uint64_t status_signature(void);
-/* Work is under way: jobs in flight or an AP not halted. The cores'
- * busy time and task counts move then without the signature moving. */
-bool status_active(void);
+uint64_t status_signature(bool *active);
+/* *active: work is under way (jobs in flight or an AP not halted); the
+ * cores' busy time and task counts move then without the signature
+ * moving. */
 
 #endif

@@ -70,27 +70,52 @@ def tcp_exchange(port, data, timeout=20, host="127.0.0.1"):
     return out
 
 
-def http_get_quietly(port, path, timeout=30, host="127.0.0.1"):
-    """GET path on a keep-alive connection that this side closes once the
-    body (Content-Length) is in: the appliance is then not the one to
-    close, so it keeps no TIME-WAIT (2 s of TCP timer) and the request
-    costs it only a few wake-ups. Returns the body."""
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+def http_head(raw):
+    """(status, headers with lower-case names) of an answer's head, the
+    bytes before its blank line."""
+    lines = raw.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return int(lines[0].split(" ")[1]), headers
+
+
+def http_request(host, port, method, path, body=b"", timeout=30, token=None):
+    """One request on a new connection; reads the answer by its
+    Content-Length (no waiting for the server's FIN, which loss can
+    delay) and closes from this side: the appliance is then not the one
+    to close, keeps no TIME-WAIT (2 s of TCP timer), and the request costs
+    it only a few wake-ups. Returns (status, headers dict, body
+    bytes). Raises OSError/socket.timeout/ValueError when it cannot."""
+    deadline = time.monotonic() + timeout
+    s = socket.create_connection((host, port), timeout=timeout)
+    try:
+        head = "%s %s HTTP/1.1\r\nHost: %s\r\n" % (method, path, host)
+        if token:
+            head += "Authorization: Bearer %s\r\n" % token
+        if body or method == "POST":
+            head += "Content-Length: %d\r\n" % len(body)
+        s.sendall(head.encode() + b"\r\n" + body)
         buf = b""
         while b"\r\n\r\n" not in buf:
+            s.settimeout(max(0.1, deadline - time.monotonic()))
             chunk = s.recv(65536)
             if not chunk:
-                raise ConnectionError("closed before the head: %r" % buf[:200])
+                raise ValueError("connection closed before the answer's head: %r" % buf[:200])
             buf += chunk
-        head, _, body = buf.partition(b"\r\n\r\n")
-        n = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-        while len(body) < n:
+        raw, _, rest = buf.partition(b"\r\n\r\n")
+        status, headers = http_head(raw)
+        length = int(headers.get("content-length", "0"))
+        while len(rest) < length:
+            s.settimeout(max(0.1, deadline - time.monotonic()))
             chunk = s.recv(65536)
             if not chunk:
-                raise ConnectionError("closed after %d of %d bytes" % (len(body), n))
-            body += chunk
-    return body
+                raise ValueError("connection closed inside the body")
+            rest += chunk
+        return status, headers, rest[:length]
+    finally:
+        s.close()
 
 
 class TapNamespace:

@@ -9,7 +9,7 @@ import re
 import socket
 import time
 
-from net import (free_port, http_get_quietly, tcp_exchange, udp_ask, user_net,
+from net import (free_port, http_head, http_request, tcp_exchange, udp_ask, user_net,
                  wait_udp_ready)
 from vm import Vm
 
@@ -110,7 +110,7 @@ def _status(hp):
 
 
 def _status_quietly(hp):
-    return json.loads(http_get_quietly(hp, "/api/status"))
+    return json.loads(http_request("127.0.0.1", hp, "GET", "/api/status")[2])
 
 
 def _wakes(st):
@@ -239,9 +239,7 @@ def test_static_assets():
             out = tcp_exchange(hp, method + b" " + path + b" HTTP/1.1\r\nConnection: close\r\n"
                                + extra + b"\r\n", timeout=20)
             head, _, body = out.partition(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            hdr = {k.lower(): v for k, _, v in (l.partition(": ") for l in lines[1:])}
-            return int(lines[0].split()[1]), hdr, body
+            return http_head(head) + (body,)
 
         tags = {}
         for path, ctype in ((b"/", "text/html"), (b"/index.html", "text/html"),

@@ -14,7 +14,7 @@ import selectors
 import socket
 import time
 
-from net import free_port, user_net, wait_udp_ready
+from net import free_port, http_head, user_net, wait_udp_ready
 from vm import TOP, Vm
 
 REPLY_RX = re.compile(rb"^(\d+) tasks=(\d+) mode=(repeat|split) cores=(\d+) us=(\d+)\n$")
@@ -81,12 +81,7 @@ class Http:
         while b"\r\n\r\n" not in self.buf:
             self._more()
         head, _, self.buf = self.buf.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ")[1])
-        headers = {}
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            headers[k.strip().lower()] = v.strip()
+        status, headers = http_head(head)
         n = int(headers.get("content-length", "0"))
         while len(self.buf) < n:
             self._more()

@@ -34,7 +34,7 @@ import subprocess
 import threading
 import time
 
-from net import TapNamespace
+from net import TapNamespace, http_request
 from vm import TOP, Vm
 
 GUEST = "10.77.0.2"
@@ -93,46 +93,6 @@ def primes_below(limit):
 def expected(limit, tasks, mode):
     pi = primes_below(limit)
     return pi if mode == "split" else pi * tasks
-
-
-def http_request(host, port, method, path, body=b"", timeout=30, token=None):
-    """One request on a new connection; reads the answer by its
-    Content-Length (no waiting for the server's FIN, which loss can
-    delay) and closes from this side. Returns (status, headers dict, body
-    bytes). Raises OSError/socket.timeout/ValueError when it cannot."""
-    deadline = time.monotonic() + timeout
-    s = socket.create_connection((host, port), timeout=timeout)
-    try:
-        head = "%s %s HTTP/1.1\r\nHost: %s\r\n" % (method, path, host)
-        if token:
-            head += "Authorization: Bearer %s\r\n" % token
-        if body or method == "POST":
-            head += "Content-Length: %d\r\n" % len(body)
-        s.sendall(head.encode() + b"\r\n" + body)
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            s.settimeout(max(0.1, deadline - time.monotonic()))
-            chunk = s.recv(65536)
-            if not chunk:
-                raise ValueError("connection closed before the answer's head: %r" % buf[:200])
-            buf += chunk
-        raw, _, rest = buf.partition(b"\r\n\r\n")
-        lines = raw.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ")[1])
-        headers = {}
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            headers[k.strip().lower()] = v.strip()
-        length = int(headers.get("content-length", "0"))
-        while len(rest) < length:
-            s.settimeout(max(0.1, deadline - time.monotonic()))
-            chunk = s.recv(65536)
-            if not chunk:
-                raise ValueError("connection closed inside the body")
-            rest += chunk
-        return status, headers, rest[:length]
-    finally:
-        s.close()
 
 
 def status(host, port=80, timeout=30):

@@ -58,9 +58,12 @@ import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(TOP, "tests", "qemu"))
+sys.path.insert(0, os.path.join(TOP, "tests"))
 
-from net import TapNamespace, free_port, udp_ask, user_net, wait_udp_ready  # noqa: E402
-from test_loss import GUEST, expected, http_request, in_netns, status  # noqa: E402
+from net import (TapNamespace, free_port, http_request, udp_ask, user_net,  # noqa: E402
+                 wait_udp_ready)
+from run import summary  # noqa: E402
+from test_loss import GUEST, expected, in_netns, status  # noqa: E402
 from vm import Vm  # noqa: E402
 
 ARP_MAXAGE_S = 300      # lwIP's default (lwipopts.h leaves it)
@@ -596,12 +599,7 @@ def main():
                   flush=True)
             passed += ok
             failed += not ok
-    print("\ntotal %.0fs" % (time.monotonic() - t_all))
-    summary = "%d passed, %d failed" % (passed, failed)
-    if skipped:
-        summary += ", %d skipped" % skipped
-    print(summary)
-    return 1 if failed else 0
+    return summary(passed, failed, skipped, t_all)
 
 
 if __name__ == "__main__":
