@@ -19,7 +19,6 @@ struct taskq {
 	uint64_t mask;          /* capacity - 1, capacity a power of two */
 	uint64_t head __attribute__((aligned(64)));     /* next pop */
 	uint64_t tail __attribute__((aligned(64)));     /* next push */
-	uint64_t freed __attribute__((aligned(64)));    /* cells popped and released */
 };
 
 /* cells must hold capacity entries; capacity a power of two >= 2. */
@@ -28,10 +27,14 @@ bool taskq_push(struct taskq *q, void *item);
 void *taskq_pop(struct taskq *q);
 /* Items pushed and not yet popped (a snapshot). */
 uint64_t taskq_depth(const struct taskq *q);
-/* Cells free for pushing: a consumer advances head before it releases
- * the cell it took, so capacity - depth can promise a cell that is not
- * free yet. This counts only released cells: when producers are
- * serialised, room for n means the next n pushes succeed. */
+/* Cells free for pushing, counted from tail in push order: a consumer
+ * advances head before it releases the cell it took, and consumers
+ * release in any order, so neither capacity - depth nor a count of
+ * released cells says that the next cell is free (a consumer descheduled
+ * inside taskq_pop holds its cell while later ones are released). This
+ * counts the released cells from tail on up to the first one still held:
+ * when producers are serialised, room for n means the next n pushes
+ * succeed. O(room) loads, at most the capacity. */
 uint64_t taskq_room(const struct taskq *q);
 static inline uint64_t taskq_capacity(const struct taskq *q) { return q->mask + 1; }
 
