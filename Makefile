@@ -161,8 +161,8 @@ $(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $$(unit_src_$$*) | 
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC $@"; $(CC) $(UNIT_CFLAGS) $(unit_flags_$*) -o $@ $< $(unit_src_$*)
 
-# test_taskq includes smp/taskq.c itself, to widen its race window.
-$(BUILD)/unit/test_taskq: smp/taskq.c smp/taskq.h
+# test_worktab includes smp/worktab.c itself, to widen its race windows.
+$(BUILD)/unit/test_worktab: smp/worktab.c smp/worktab.h
 
 unit: $(UNIT_BINS)
 

@@ -40,6 +40,10 @@ void config_parse(const struct cmdline *cl, struct boot_config *cfg)
 	cfg->placement = pl && !strcmp(pl, "pack") ? PLACE_PACK : PLACE_SPREAD;
 	if (pl && strcmp(pl, "pack") && strcmp(pl, "spread"))
 		kprintf("config: placement=%s is not spread or pack; using spread\n", pl);
+	const char *sc = cmdline_get(cl, "sched");
+	cfg->sched = sc && !strcmp(sc, "task") ? WORKTAB_TASK : WORKTAB_SHARE;
+	if (sc && strcmp(sc, "task") && strcmp(sc, "share"))
+		kprintf("config: sched=%s is not share or task; using share\n", sc);
 
 	cfg->test.smp.dead_ap = (int)number_option(cl, "test_dead_ap", 1, MAX_CPUS - 1);
 	cfg->test.smp.late_ap = (int)number_option(cl, "test_late_ap", 1, MAX_CPUS - 1);

@@ -29,6 +29,7 @@ struct boot_config {
 	uint16_t http_port;     /* http_port=, default 80 */
 	const char *token;      /* token=, NULL when absent or empty */
 	enum sched_placement placement;
+	enum worktab_policy sched;      /* sched=share|task, default share */
 	struct test_config test;
 };
 

@@ -34,7 +34,7 @@ static void deliver(void)
 	api_poll();
 }
 
-/* The BSP loop: serve the network, deliver finished jobs, run a task or
+/* The BSP loop: serve the network, deliver finished jobs, run a chunk or
  * halt (smp/sched.c). */
 static const struct bsp_ops bsp_ops = {
 	.serve = net_poll,
@@ -69,33 +69,32 @@ void kmain(uint32_t magic, uint32_t info)
 	cpu_table_init(acpi.apic_ids, acpi.ncpus, lapic_id(), lapic_x2apic());  /* cpus[], GDT */
 	lapic_init_cpu();                       /* BSP's local APIC */
 	lapic_timer_init();                     /* one-shot timer, never periodic */
-	sched_init();                           /* task queue and wake-up IPI */
+	sched_init(cfg.sched);                  /* work table (sched=) and wake-up IPI */
 	kprintf("boot: cmdline \"%s\", %lu KiB RAM, heap %lu KiB, image %lu KiB, timer %s\n",
 		bi.cmdline, (unsigned long)(bi.ram_total >> 10), (unsigned long)(bi.heap_size >> 10),
 		(unsigned long)((__kernel_end - __kernel_start) >> 10), lapic_timer_mode());
 	sti();
 	sched_set_placement(cfg.placement);     /* which halted cores wake first */
 	smp_start_aps(&cfg.test.smp);           /* INIT-SIPI-SIPI; "cores online: N" */
-	smp_selftest();                         /* every core runs one task */
+	smp_selftest();                         /* every core runs one chunk */
 	testhooks_fault(&cfg.test);             /* test only: panic_test= */
 	testhooks_speed(&cfg.test);             /* test only: test_speed= */
 	testhooks_bench_floor(&cfg.test);       /* benchmark only: halts for good */
 
 	struct sched_stats ss;
 	sched_stats(&ss);
-	const struct jobs_env jobs_env = {
+	static struct jobs_observer events_observer = { .changed = api_job_changed };
+	jobs_init(&(struct jobs_platform){      /* the job engine both endpoints share */
 		.now_ns = time_ns,
-		.submit = sched_submit,
-		.queue_room = sched_queue_room,
+		.add = sched_add,
+		.withdraw = sched_withdraw,
 		.core_index = sched_core_index,
 		.ncores = ss.ncores,
-		.yield = sched_bsp_yield,
 		.kick = sched_kick_bsp,
-		.on_change = api_job_changed,   /* the event streams' job events */
-		.on_end = testhooks_job_logger(&cfg.test),
 		.mem_free = heap_free_bytes,
-	};
-	jobs_init(&jobs_env);                   /* the job engine both endpoints share */
+	});
+	jobs_observe(&events_observer);         /* the event streams' job events */
+	testhooks_job_logger(&cfg.test);        /* test only: test_log_jobs= */
 	struct netdev *nd = vnet_init(lapic_id());      /* NIC, interrupts to the BSP */
 	if (nd) {
 		net_init(nd, cfg.ip);           /* lwIP, DHCP or ip= */

@@ -25,10 +25,15 @@ static int __attribute__((noinline)) overflow(volatile int depth)
 	return overflow(depth + 1) + pad[0];
 }
 
-static void overflow_task(struct task *t)
+static void overflow_chunk(void *owner, uint32_t t, uint64_t c)
 {
-	(void)t;
+	(void)owner, (void)t, (void)c;
 	overflow(0);
+}
+
+static void never_finished(void *owner, bool all_ran)
+{
+	(void)owner, (void)all_ran;
 }
 
 void testhooks_fault(const struct test_config *t)
@@ -44,9 +49,11 @@ void testhooks_fault(const struct test_config *t)
 	if (!strcmp(what, "stack"))
 		overflow(0);
 	if (!strcmp(what, "apstack")) {         /* the same on an AP's 16 KiB stack */
-		static struct task task = { overflow_task };
-		struct task *tp = &task;
-		sched_submit(&tp, 1);
+		static uint64_t counts[2];
+		static const struct work w = { .tasks = 1, .per_task = 1, .task_left = &counts[0],
+					       .task_next = &counts[1], .run = overflow_chunk,
+					       .finished = never_finished };
+		sched_add(&w);
 		for (;;)
 			pause();
 	}
@@ -57,9 +64,18 @@ void testhooks_fault(const struct test_config *t)
 	panic("panic_test=%s", what);
 }
 
+static void nothing(void)
+{
+}
+
+static uint64_t no_deadline(void)
+{
+	return SCHED_NO_DEADLINE;
+}
+
 void testhooks_bench_floor(const struct test_config *t)
 {
-	static const struct bsp_ops none;
+	static const struct bsp_ops none = { nothing, nothing, no_deadline };
 	if (!t->bench_floor)
 		return;
 	if (t->bench_floor == 2)
@@ -97,24 +113,36 @@ void testhooks_udp_echo(const struct test_config *t)
 	}
 }
 
-static void log_job(const struct job_info *info)
+/* "a,b,c": one counter of every core, cut short where buf ends. */
+static void core_counts(char *buf, size_t size, bool chunks)
 {
 	struct sched_stats ss;
 	sched_stats(&ss);
-	char buf[24 * 64];
-	int n = 0;
-	for (int i = 0; i < ss.ncores && n < (int)sizeof(buf) - 24; i++) {
+	size_t n = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < ss.ncores && n + 24 < size; i++) {
 		struct sched_core_stats cs;
 		sched_core_stats(i, &cs);
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s%lu", i ? "," : "",
-			      (unsigned long)cs.tasks_done);
+		n += (size_t)snprintf(buf + n, size - n, "%s%lu", i ? "," : "",
+				      (unsigned long)(chunks ? cs.chunks_done : cs.tasks_done));
 	}
-	kprintf("jobs: job %lu %s result=%lu elapsed_us=%lu tasks_done=[%s]\n",
-		(unsigned long)info->id, job_state_name(info->state), (unsigned long)info->result,
-		(unsigned long)(info->elapsed_ns / 1000), buf);
 }
 
-void (*testhooks_job_logger(const struct test_config *t))(const struct job_info *info)
+static void log_job(const struct job_info *info)
 {
-	return t->log_jobs ? log_job : NULL;
+	if (info->state != JOB_DONE && info->state != JOB_CANCELLED)
+		return;
+	static char tasks[24 * 64], chunks[24 * 64];
+	core_counts(tasks, sizeof(tasks), false);
+	core_counts(chunks, sizeof(chunks), true);
+	kprintf("jobs: job %lu %s result=%lu elapsed_us=%lu tasks_done=[%s] chunks_done=[%s]\n",
+		(unsigned long)info->id, job_state_name(info->state), (unsigned long)info->result,
+		(unsigned long)(info->elapsed_ns / 1000), tasks, chunks);
+}
+
+void testhooks_job_logger(const struct test_config *t)
+{
+	static struct jobs_observer logger = { .changed = log_job };
+	if (t->log_jobs)
+		jobs_observe(&logger);
 }

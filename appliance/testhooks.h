@@ -19,7 +19,7 @@ void testhooks_speed(const struct test_config *t);
 /* test_udp_echo=PORT: echo datagrams on PORT (network up). */
 void testhooks_udp_echo(const struct test_config *t);
 /* test_log_jobs=1: every finished job on the console with each core's
- * tasks_done (the jobs_env on_end hook), or NULL when off. */
-void (*testhooks_job_logger(const struct test_config *t))(const struct job_info *info);
+ * tasks_done (an observer of the job engine). */
+void testhooks_job_logger(const struct test_config *t);
 
 #endif

@@ -18,8 +18,8 @@
 #define XAPIC_BROADCAST 0xff            /* in xAPIC mode never a core */
 
 enum cpu_state {
-	CPU_IDLE,       /* running, but not a task (the BSP serving the network) */
-	CPU_BUSY,       /* running a task */
+	CPU_IDLE,       /* running, but not a chunk (the BSP serving the network) */
+	CPU_BUSY,       /* running a chunk of a job */
 	CPU_HALTED,     /* in HLT */
 };
 
@@ -37,8 +37,9 @@ struct cpu {
 	int state;              /* enum cpu_state */
 	uint64_t halts;         /* times it went into HLT */
 	uint64_t wakes;         /* times it came out of HLT */
-	uint64_t tasks_done;
-	uint64_t busy_tsc;      /* TSC cycles spent running tasks */
+	uint64_t tasks_done;    /* tasks whose last chunk this core ran */
+	uint64_t chunks_done;
+	uint64_t busy_tsc;      /* TSC cycles spent running chunks */
 
 	uint64_t stack_top;     /* set by the BSP before start */
 	uint64_t *stack_guard;  /* lowest word of the stack, holds STACK_CANARY */

@@ -1,30 +1,34 @@
-/* sched.c - the idle loops and wake-ups. The rule that keeps a wake-up
- * from being lost: a core publishes "halted" in the halted bitmap, then checks
- * for work with interrupts off, then runs STI;HLT back to back. A waker
- * publishes the work, then claims a halted core's bit (atomic fetch-and)
- * and IPIs it. Whichever comes second sees the other's write.
+/* sched.c - the idle loops and wake-ups around the work table. The rule
+ * that keeps a wake-up from being lost: a core publishes "halted" in the
+ * halted bitmap, then checks the table for work with interrupts off, then
+ * runs STI;HLT back to back. A waker publishes the work, then claims a
+ * halted core's bit (atomic fetch-and) and IPIs it. Whichever comes second
+ * sees the other's write.
  *
- * The BSP owns the network and answers for finished jobs, so it is the
- * core of last resort for tasks: a submit wakes APs only, and the BSP
- * takes a task itself only while every AP is busy (with one core, always).
+ * Under share every core, the BSP too, claims the next chunk of the next
+ * job in turn whenever it has nothing else to do: no core halts while a
+ * chunk is left. Under task (the paper's policy) the APs take whole
+ * tasks and the BSP, which owns the network, takes one only while every
+ * AP is busy (with one core, always). Either way the BSP runs one chunk
+ * at a time and serves the network and delivers finished jobs between
+ * two, so nothing waits longer than one chunk for it.
  *
  * The halted APs are a bitmap indexed by wake rank (placement order), so
  * waking n of them costs one find-first-set per 64 cores plus n, not a
  * scan of every core: 16 words at 1024 cores. */
 #include "sched.h"
 
+#include <stdlib.h>
+
 #include "../kernel/cpu.h"
 #include "../kernel/lapic.h"
 #include "../kernel/panic.h"
-#include "../kernel/spinlock.h"
 #include "../kernel/time.h"
 #include "../kernel/trap.h"
 #include "../kernel/x86.h"
-#include "taskq.h"
 
-static struct taskq runq;
-static struct taskq_cell runq_cells[SCHED_QUEUE_CAPACITY];
-static struct spinlock submit_lock;     /* one producer at a time: keeps taskq_room exact */
+static struct worktab table;
+static int *hazards;                    /* the table's, one per core */
 
 #define WORDS ((MAX_CPUS + 63) / 64)
 static uint64_t halted[WORDS];          /* bit r: the AP of wake rank r is (about to be) in HLT */
@@ -33,17 +37,10 @@ static volatile int bsp_kicked;
 static int16_t wake_order[MAX_CPUS];    /* rank -> core index, APs in placement order */
 static int16_t rank_of[MAX_CPUS];       /* core index -> rank; the BSP has none */
 static int nwake;                       /* APs ranked */
-static int aps_busy;                    /* APs running a task now (atomic) */
-/* Tasks submitted beyond the number of APs (a job of more tasks than
- * there are APs): no AP can take them soon, so the BSP takes them without
- * the grace. Submissions and the BSP loop are both on the BSP. */
-static int bsp_surplus;
+static int aps_busy;                    /* APs holding a claim now (atomic) */
 static enum sched_placement placement;
-static const struct bsp_ops *bsp_ops;  /* set when the BSP loop starts */
-static uint64_t bsp_last_serve_tsc;     /* BSP only */
-static uint64_t yield_tsc;              /* SCHED_YIELD_NS in TSC cycles */
-static uint64_t grace_tsc;              /* SCHED_BSP_GRACE_NS in TSC cycles */
-static uint64_t serve_gap_max_tsc;      /* BSP only: longest wait of the network inside a task */
+static uint64_t serve_gap_max_tsc;      /* BSP only: longest wait of the network for a chunk */
+static uint64_t chunk_max_tsc;          /* longest chunk of any core (atomic max) */
 
 static void wake_handler(void *arg)
 {
@@ -63,9 +60,11 @@ static uint64_t place_key(const struct cpu *c)
 	return (uint64_t)c->smt_id << 42 | (uint64_t)c->pkg_id << 21 | c->core_id;
 }
 
-void sched_init(void)
+void sched_init(enum worktab_policy policy)
 {
-	taskq_init(&runq, runq_cells, SCHED_QUEUE_CAPACITY);
+	hazards = calloc((size_t)ncpus, sizeof(*hazards));
+	kassert(hazards);
+	worktab_init(&table, hazards, ncpus, policy);
 	trap_set_handler(VEC_WAKE, wake_handler, 0);
 	trap_set_handler(VEC_TIMER, timer_handler, 0);
 }
@@ -114,6 +113,11 @@ const char *sched_placement_name(void)
 	return placement == PLACE_PACK ? "pack" : "spread";
 }
 
+const char *sched_policy_name(void)
+{
+	return table.policy == WORKTAB_TASK ? "task" : "share";
+}
+
 /* Wakes up to n halted APs, in placement order: the lowest ranks first. */
 static void wake_cores(uint64_t n)
 {
@@ -132,59 +136,67 @@ static void wake_cores(uint64_t n)
 	}
 }
 
-bool sched_submit(struct task **tasks, int n)
+int sched_add(const struct work *w)
 {
-	spin_lock(&submit_lock);
-	bool ok = n >= 0 && (uint64_t)n <= taskq_room(&runq);
-	for (int i = 0; ok && i < n; i++)
-		kassert(taskq_push(&runq, tasks[i]));   /* room was promised */
-	spin_unlock(&submit_lock);
-	if (!ok)
-		return false;
-	int aps = __atomic_load_n(&cpus_online, __ATOMIC_SEQ_CST) - 1;
-	if (this_cpu()->bsp && n > aps)
-		bsp_surplus += n - aps;
-	wake_cores((uint64_t)n);
-	return true;
+	int slot = worktab_add(&table, w);
+	if (slot >= 0) {
+		uint64_t chunks = w->chunk_start ? w->chunk_start[w->tasks] : w->tasks * w->per_task;
+		wake_cores(worktab_parallelism(&table, w->tasks, chunks));
+	}
+	return slot;
 }
 
-uint64_t sched_queue_room(void)
+uint64_t sched_withdraw(int slot, const void *owner)
 {
-	return taskq_room(&runq);
+	return worktab_withdraw(&table, slot, owner);
+}
+
+static void atomic_max(uint64_t *p, uint64_t v)
+{
+	uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+	while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, false, __ATOMIC_RELAXED,
+						       __ATOMIC_RELAXED))
+		;
+}
+
+/* Runs the claimed chunk on this core, counted: the flags of worktab_run
+ * (WORKTAB_MORE: *cl holds the task's next chunk). */
+static int run_chunk(struct cpu *c, struct claim *cl)
+{
+	int prev = c->state;
+	__atomic_store_n(&c->state, CPU_BUSY, __ATOMIC_RELAXED);
+	uint64_t t0 = rdtsc();
+	int r = worktab_run(&table, cl);
+	uint64_t dt = rdtsc() - t0;
+	__atomic_store_n(&c->busy_tsc, c->busy_tsc + dt, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->chunks_done, c->chunks_done + 1, __ATOMIC_RELAXED);
+	if (r & WORKTAB_TASK_ENDED)
+		__atomic_store_n(&c->tasks_done, c->tasks_done + 1, __ATOMIC_RELAXED);
+	atomic_max(&chunk_max_tsc, dt);
+	__atomic_store_n(&c->state, prev, __ATOMIC_RELAXED);
+	return r;
+}
+
+/* Claims work on this core and runs it to the end of the claim (under
+ * task, the whole task): false when there was none. */
+static bool run_claim(struct cpu *c, int *cursor)
+{
+	struct claim cl;
+	if (!worktab_claim(&table, c->index, cursor, &cl))
+		return false;
+	if (!c->bsp)
+		__atomic_fetch_add(&aps_busy, 1, __ATOMIC_SEQ_CST);
+	while (run_chunk(c, &cl) & WORKTAB_MORE)
+		;
+	if (!c->bsp)
+		__atomic_fetch_sub(&aps_busy, 1, __ATOMIC_SEQ_CST);
+	return true;
 }
 
 bool sched_run_one(void)
 {
-	struct task *t = taskq_pop(&runq);
-	if (!t)
-		return false;
-	struct cpu *c = this_cpu();
-	int prev = c->state;
-	__atomic_store_n(&c->state, CPU_BUSY, __ATOMIC_RELAXED);
-	if (!c->bsp)
-		__atomic_fetch_add(&aps_busy, 1, __ATOMIC_SEQ_CST);
-	uint64_t t0 = rdtsc();
-	t->run(t);
-	__atomic_store_n(&c->busy_tsc, c->busy_tsc + (rdtsc() - t0), __ATOMIC_RELAXED);
-	__atomic_store_n(&c->tasks_done, c->tasks_done + 1, __ATOMIC_RELAXED);
-	if (!c->bsp)
-		__atomic_fetch_sub(&aps_busy, 1, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&c->state, prev, __ATOMIC_RELAXED);
-	return true;
-}
-
-void sched_bsp_yield(void)
-{
-	if (!this_cpu()->bsp || !bsp_ops)
-		return;
-	uint64_t now = rdtsc();
-	if (now - bsp_last_serve_tsc < yield_tsc)
-		return;
-	if (now - bsp_last_serve_tsc > serve_gap_max_tsc)
-		__atomic_store_n(&serve_gap_max_tsc, now - bsp_last_serve_tsc, __ATOMIC_RELAXED);
-	bsp_last_serve_tsc = now;
-	__atomic_store_n(&bsp_kicked, 0, __ATOMIC_SEQ_CST);
-	bsp_ops->serve();        /* never runs a task: no way back in here */
+	static int cursor;      /* only the BSP calls this, before its loop */
+	return run_claim(this_cpu(), &cursor);
 }
 
 void sched_kick_bsp(void)
@@ -210,12 +222,13 @@ static void halt(struct cpu *c)
 void sched_ap_loop(void)
 {
 	struct cpu *c = this_cpu();
+	int cursor = c->index;          /* cores start their turns at different jobs */
 	for (;;) {
-		if (sched_run_one())
+		if (run_claim(c, &cursor))
 			continue;
 		cli();
 		set_halted(c);
-		if (taskq_depth(&runq)) {
+		if (worktab_has_work(&table)) {
 			clear_halted(c);
 			sti();
 			continue;
@@ -224,69 +237,48 @@ void sched_ap_loop(void)
 	}
 }
 
-/* Queued tasks the APs will not take soon: tasks of a job beyond the
- * number of APs (at once), or every AP busy, with tasks waiting, for
- * SCHED_BSP_GRACE_NS. An AP that just finished a task (its job answered,
- * the next request already in) is still counted busy for a moment: the
- * grace lets it take the next task itself. */
-static bool bsp_should_run_task(uint64_t *waiting_since)
+/* Whether the BSP claims work now: under share whenever there is some;
+ * under task only while every AP is busy, so the paper's master core
+ * hands tasks to the others first. */
+static bool bsp_may_claim(void)
 {
-	uint64_t depth = taskq_depth(&runq);
-	if ((uint64_t)bsp_surplus > depth)
-		bsp_surplus = (int)depth;       /* the APs took some of them */
-	if (!depth) {
-		*waiting_since = 0;
-		return false;
-	}
-	wake_cores(depth);                      /* belt and braces: never leave an AP asleep */
-	if (bsp_surplus > 0) {
-		bsp_surplus--;
+	if (table.policy == WORKTAB_SHARE)
 		return true;
-	}
-	if (__atomic_load_n(&aps_busy, __ATOMIC_SEQ_CST) <
-	    __atomic_load_n(&cpus_online, __ATOMIC_SEQ_CST) - 1) {
-		*waiting_since = 0;
-		return false;
-	}
-	uint64_t now = rdtsc();
-	if (!*waiting_since)
-		*waiting_since = now;
-	return nwake == 0 || now - *waiting_since >= grace_tsc;
+	return __atomic_load_n(&aps_busy, __ATOMIC_SEQ_CST) >=
+	       __atomic_load_n(&cpus_online, __ATOMIC_SEQ_CST) - 1;
 }
 
 void sched_bsp_loop(const struct bsp_ops *ops)
 {
 	struct cpu *c = this_cpu();
 	uint64_t armed = SCHED_NO_DEADLINE;
-	yield_tsc = time_scale(SCHED_YIELD_NS, tsc_hz, 1000000000ULL);
-	grace_tsc = time_scale(SCHED_BSP_GRACE_NS, tsc_hz, 1000000000ULL);
-	uint64_t waiting_since = 0;             /* tasks queued, every AP busy, since */
-	bsp_ops = ops->serve ? ops : NULL;
+	struct claim cl;
+	bool holding = false;           /* task: cl is the next chunk of our task */
+	int cursor = 0;
 	for (;;) {
 		__atomic_store_n(&bsp_kicked, 0, __ATOMIC_SEQ_CST);
-		if (ops->serve)
-			ops->serve();
-		bsp_last_serve_tsc = rdtsc();
-		if (ops->deliver)
-			ops->deliver();
-		if (bsp_should_run_task(&waiting_since) && sched_run_one()) {
-			waiting_since = 0;
+		ops->serve();
+		ops->deliver();
+		if (holding || (bsp_may_claim() && worktab_claim(&table, c->index, &cursor, &cl))) {
+			uint64_t t0 = rdtsc();
+			holding = run_chunk(c, &cl) & WORKTAB_MORE;
+			atomic_max(&serve_gap_max_tsc, rdtsc() - t0);
 			continue;
 		}
-		if (taskq_depth(&runq)) {
-			pause();        /* an AP is about to take it */
+		if (worktab_has_work(&table)) {
+			pause();        /* task: an AP is about to take it */
 			continue;
 		}
 		cli();
 		set_halted(c);
-		if (__atomic_load_n(&bsp_kicked, __ATOMIC_SEQ_CST) || taskq_depth(&runq)) {
+		if (__atomic_load_n(&bsp_kicked, __ATOMIC_SEQ_CST) || worktab_has_work(&table)) {
 			clear_halted(c);
 			sti();
 			continue;
 		}
 		/* Arm the one-shot timer only when something is due; with no
 		 * deadline no timer runs at all. */
-		uint64_t dl = ops->next_deadline_ns ? ops->next_deadline_ns() : SCHED_NO_DEADLINE;
+		uint64_t dl = ops->next_deadline_ns();
 		if (dl != armed) {
 			if (dl == SCHED_NO_DEADLINE)
 				lapic_timer_cancel();
@@ -309,9 +301,10 @@ void sched_stats(struct sched_stats *s)
 {
 	s->ncores = ncpus;
 	s->online = __atomic_load_n(&cpus_online, __ATOMIC_RELAXED);
-	s->queue_depth = taskq_depth(&runq);
-	s->queue_capacity = taskq_capacity(&runq);
+	s->policy = sched_policy_name();
+	s->queue_depth = worktab_tasks_waiting(&table);
 	s->bsp_serve_gap_max_ns = tsc_to_ns(__atomic_load_n(&serve_gap_max_tsc, __ATOMIC_RELAXED));
+	s->chunk_max_ns = tsc_to_ns(__atomic_load_n(&chunk_max_tsc, __ATOMIC_RELAXED));
 	s->halted_aps = 0;
 	for (int w = 0; w < (nwake + 63) / 64; w++)     /* no popcnt in the baseline ISA */
 		for (uint64_t b = __atomic_load_n(&halted[w], __ATOMIC_RELAXED); b; b &= b - 1)
@@ -331,5 +324,6 @@ void sched_core_stats(int i, struct sched_core_stats *s)
 	s->halts = __atomic_load_n(&c->halts, __ATOMIC_RELAXED);
 	s->wakes = __atomic_load_n(&c->wakes, __ATOMIC_RELAXED);
 	s->tasks_done = __atomic_load_n(&c->tasks_done, __ATOMIC_RELAXED);
+	s->chunks_done = __atomic_load_n(&c->chunks_done, __ATOMIC_RELAXED);
 	s->busy_ns = tsc_to_ns(__atomic_load_n(&c->busy_tsc, __ATOMIC_RELAXED));
 }

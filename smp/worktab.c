@@ -2,15 +2,22 @@
  *
  * A claim: publish the slot as this core's hazard, re-check that the slot
  * is active, then one LOCK XADD on its next counter; a number past the
- * end means the job has no chunk left, and the claimer clears its active
- * bit. A chunk ends with a LOCK XADD on its task's count and, for a task's
- * last chunk, on the job's: the core that takes the job's to zero frees
- * the slot and calls finished. */
+ * end means the job has nothing left to claim, and the claimer clears its
+ * active bit. A chunk ends with a LOCK XADD on its task's count of chunks
+ * left and, for a task's last, on the job's count of tasks left: the core
+ * that takes that to zero calls finished and frees the slot.
+ *
+ * What keeps a job's memory alive while a core uses it: a claimed chunk
+ * is counted in its task's task_left until it ended, and under task the
+ * core that holds a task counts one more there until it found the task
+ * has no chunk left to claim. So a task cannot end, nor its job finish,
+ * under a core that still touches it. */
 #include "worktab.h"
 
 /* The unit test widens the windows between a core's hazard and its
- * claim, and between filling a slot and opening it (it includes this
- * file with its own definition). */
+ * claim, between taking a task and its first chunk, between filling a
+ * slot and opening it, and before a task's end is counted in its job (it
+ * includes this file with its own definition). */
 #ifndef WORKTAB_RACE_WINDOW
 #define WORKTAB_RACE_WINDOW() ((void)0)
 #endif
@@ -24,9 +31,8 @@ static inline void cpu_relax(void)
 
 void worktab_init(struct worktab *t, int *hazards, int ncores, enum worktab_policy p)
 {
-	for (int i = 0; i < WORKTAB_SLOTS; i++) {
+	for (int i = 0; i < WORKTAB_SLOTS; i++)
 		t->slot[i] = (struct worktab_slot){ 0 };
-	}
 	for (int c = 0; c < ncores; c++)
 		hazards[c] = 0;
 	t->hazard = hazards;
@@ -37,15 +43,21 @@ void worktab_init(struct worktab *t, int *hazards, int ncores, enum worktab_poli
 	__atomic_store_n(&t->used, 0, __ATOMIC_SEQ_CST);
 }
 
-/* The claim unit's end: chunks in share, tasks in task. */
-static uint64_t units(const struct worktab *t, const struct worktab_slot *s)
+static uint64_t first_chunk(const struct work *w, uint32_t task)
 {
-	return t->policy == WORKTAB_TASK ? s->w.tasks : s->nchunks;
+	return w->chunk_start ? w->chunk_start[task] : task * w->per_task;
 }
 
-/* The task that chunk k (< nchunks) belongs to: binary search. */
+static uint64_t chunk_count(const struct work *w, uint32_t task)
+{
+	return first_chunk(w, task + 1) - first_chunk(w, task);
+}
+
+/* The task that chunk k (< all chunks) belongs to. */
 static uint32_t task_of(const struct work *w, uint64_t k)
 {
+	if (!w->chunk_start)
+		return (uint32_t)(k / w->per_task);
 	uint32_t lo = 0, hi = w->tasks - 1;
 	while (lo < hi) {                       /* last t with chunk_start[t] <= k */
 		uint32_t mid = lo + (hi - lo + 1) / 2;
@@ -55,6 +67,12 @@ static uint32_t task_of(const struct work *w, uint64_t k)
 			hi = mid - 1;
 	}
 	return lo;
+}
+
+/* The claim unit's end: chunks under share, tasks under task. */
+static uint64_t units(const struct worktab *t, const struct worktab_slot *s)
+{
+	return t->policy == WORKTAB_TASK ? s->w.tasks : s->nchunks;
 }
 
 int worktab_add(struct worktab *t, const struct work *w)
@@ -70,13 +88,16 @@ int worktab_add(struct worktab *t, const struct work *w)
 			cpu_relax();
 	struct worktab_slot *s = &t->slot[i];
 	s->w = *w;
-	s->nchunks = w->chunk_start[w->tasks];
+	s->nchunks = first_chunk(w, w->tasks);
 	s->seq = t->next_seq++;
 	s->withdrawn = 0;
 	s->started = 0;
-	for (uint32_t k = 0; k < w->tasks; k++)
-		__atomic_store_n(&w->task_left[k], w->chunk_start[k + 1] - w->chunk_start[k],
-				 __ATOMIC_RELAXED);
+	uint64_t hold = t->policy == WORKTAB_TASK;      /* the holder's own count */
+	for (uint32_t k = 0; k < w->tasks; k++) {
+		__atomic_store_n(&w->task_left[k], chunk_count(w, k) + hold, __ATOMIC_RELAXED);
+		if (hold)
+			__atomic_store_n(&w->task_next[k], 0, __ATOMIC_RELAXED);
+	}
 	__atomic_store_n(&s->tasks_left, w->tasks, __ATOMIC_RELAXED);
 	WORKTAB_RACE_WINDOW();
 	__atomic_store_n(&s->next, 0, __ATOMIC_RELEASE);
@@ -85,35 +106,78 @@ int worktab_add(struct worktab *t, const struct work *w)
 	return i;
 }
 
+/* The job in slot i ended: free the slot, then tell its owner. The slot
+ * may hold another job as soon as it is free, so what the owner needs is
+ * read first; the owner's memory lives on until it is told. */
+static void finish(struct worktab *t, int i)
+{
+	struct worktab_slot *s = &t->slot[i];
+	bool all_ran = !__atomic_load_n(&s->withdrawn, __ATOMIC_ACQUIRE);
+	void (*finished)(void *, bool) = s->w.finished;
+	void *owner = s->w.owner;
+	__atomic_fetch_and(&t->active, ~(1ULL << i), __ATOMIC_SEQ_CST);
+	__atomic_fetch_and(&t->used, ~(1ULL << i), __ATOMIC_SEQ_CST);
+	finished(owner, all_ran);
+}
+
+/* n counts of task's task_left are done with: the task and the job may
+ * end here. */
+static int release(struct worktab *t, int i, uint32_t task, uint64_t n)
+{
+	struct worktab_slot *s = &t->slot[i];
+	if (__atomic_sub_fetch(&s->w.task_left[task], n, __ATOMIC_ACQ_REL))
+		return 0;
+	WORKTAB_RACE_WINDOW();
+	if (__atomic_sub_fetch(&s->tasks_left, 1, __ATOMIC_ACQ_REL))
+		return WORKTAB_TASK_ENDED;
+	finish(t, i);
+	return WORKTAB_TASK_ENDED | WORKTAB_JOB_ENDED;
+}
+
+/* task: the next chunk of a task this core holds, into c->chunk; false
+ * when it has none left (claimed by nobody else: withdrawn or done). */
+static bool next_of_task(struct worktab_slot *s, struct claim *c)
+{
+	uint64_t k = __atomic_fetch_add(&s->w.task_next[c->task], 1, __ATOMIC_ACQ_REL);
+	c->chunk = k;
+	return k < chunk_count(&s->w, c->task);
+}
+
 /* One claim from slot i, under this core's hazard. */
 static bool try_slot(struct worktab *t, int core, int i, struct claim *c)
 {
-	bool ok = false;
+	struct worktab_slot *s = &t->slot[i];
+	bool got = false, held_task = false;
 	__atomic_store_n(&t->hazard[core], i + 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&t->active, __ATOMIC_SEQ_CST) & (1ULL << i)) {
-		struct worktab_slot *s = &t->slot[i];
 		WORKTAB_RACE_WINDOW();
 		uint64_t k = __atomic_fetch_add(&s->next, 1, __ATOMIC_ACQ_REL);
-		if (k < units(t, s)) {
-			c->slot = i;
-			if (t->policy == WORKTAB_TASK) {
-				c->task = (uint32_t)k;
-				c->first = s->w.chunk_start[k];
-				c->end = s->w.chunk_start[k + 1];
-			} else {
-				c->task = task_of(&s->w, k);
-				c->first = k;
-				c->end = k + 1;
-			}
-			if (c->first == s->w.chunk_start[c->task])
-				__atomic_fetch_add(&s->started, 1, __ATOMIC_RELAXED);
-			ok = true;
-		} else {
+		if (k >= units(t, s)) {
 			__atomic_fetch_and(&t->active, ~(1ULL << i), __ATOMIC_SEQ_CST);
+		} else if (t->policy == WORKTAB_TASK) {
+			c->slot = i;
+			c->task = (uint32_t)k;
+			__atomic_fetch_add(&s->started, 1, __ATOMIC_RELAXED);
+			held_task = true;
+		} else {
+			c->slot = i;
+			c->task = task_of(&s->w, k);
+			c->chunk = k - first_chunk(&s->w, c->task);
+			if (c->chunk == 0)
+				__atomic_fetch_add(&s->started, 1, __ATOMIC_RELAXED);
+			got = true;
 		}
 	}
 	__atomic_store_n(&t->hazard[core], 0, __ATOMIC_RELEASE);
-	return ok;
+	if (held_task) {
+		/* The task is this core's; its chunks may have been withdrawn
+		 * already: then the holder's count ends it. */
+		WORKTAB_RACE_WINDOW();
+		got = next_of_task(s, c);
+		if (!got)
+			release(t, i, c->task, 1);
+	}
+	return got;
 }
 
 /* task: the active slot that arrived first (a hint: the claim decides). */
@@ -147,73 +211,75 @@ bool worktab_claim(struct worktab *t, int core, int *cursor, struct claim *c)
 			uint64_t rot = from ? act >> from | act << (WORKTAB_SLOTS - from) : act;
 			i = (from + __builtin_ctzll(rot)) % WORKTAB_SLOTS;
 		}
-		if (try_slot(t, core, i, c)) {
-			*cursor = i + 1;
+		*cursor = i + 1;        /* next time, the job after this one */
+		if (try_slot(t, core, i, c))
 			return true;
-		}
-		*cursor = i + 1;        /* that one is spent: look further on */
 	}
 	return false;
 }
 
-/* The job in slot i ended: tell its owner, then free the slot. In that
- * order, so that an owner that sees its job not yet finished may still
- * withdraw from the slot: it cannot hold another job yet. */
-static void finish(struct worktab *t, int i)
-{
-	struct worktab_slot *s = &t->slot[i];
-	bool all_ran = !__atomic_load_n(&s->withdrawn, __ATOMIC_ACQUIRE);
-	__atomic_fetch_and(&t->active, ~(1ULL << i), __ATOMIC_SEQ_CST);
-	s->w.finished(s->w.owner, all_ran);
-	__atomic_fetch_and(&t->used, ~(1ULL << i), __ATOMIC_SEQ_CST);
-}
-
-int worktab_step(struct worktab *t, struct claim *c)
+int worktab_run(struct worktab *t, struct claim *c)
 {
 	struct worktab_slot *s = &t->slot[c->slot];
-	uint64_t k = c->first++;
-	s->w.run(s->w.owner, c->task, k - s->w.chunk_start[c->task]);
-	/* After this decrement the slot is another core's to free, unless it
-	 * was the task's last chunk: then the job is still ours until its
-	 * own count is taken down. */
-	if (__atomic_sub_fetch(&s->w.task_left[c->task], 1, __ATOMIC_ACQ_REL))
-		return 0;
-	if (__atomic_sub_fetch(&s->tasks_left, 1, __ATOMIC_ACQ_REL))
-		return WORKTAB_TASK_ENDED;
-	finish(t, c->slot);
-	return WORKTAB_TASK_ENDED | WORKTAB_JOB_ENDED;
+	s->w.run(s->w.owner, c->task, c->chunk);
+	if (t->policy == WORKTAB_SHARE)
+		return release(t, c->slot, c->task, 1);
+	/* Claim the next chunk before releasing this one: the task stays
+	 * ours either way, by the holder's count. */
+	if (next_of_task(s, c)) {
+		release(t, c->slot, c->task, 1);        /* never the last: we hold it */
+		return WORKTAB_MORE;
+	}
+	return release(t, c->slot, c->task, 2);         /* this chunk and the hold */
 }
 
-uint64_t worktab_withdraw(struct worktab *t, int i)
+uint64_t worktab_withdraw(struct worktab *t, int i, const void *owner)
 {
 	struct worktab_slot *s = &t->slot[i];
 	const struct work *w = &s->w;
+	/* Only the caller adds jobs, so a slot that still holds owner's job
+	 * keeps holding it here; one that does not, held it until its end. */
+	if (!(__atomic_load_n(&t->used, __ATOMIC_SEQ_CST) & (1ULL << i)) || w->owner != owner)
+		return 0;
 	uint64_t end = units(t, s);
 	uint64_t old = __atomic_exchange_n(&s->next, end, __ATOMIC_ACQ_REL);
-	if (old >= end)
-		return 0;               /* every chunk is claimed: the job ends done */
-	__atomic_store_n(&s->withdrawn, 1, __ATOMIC_RELEASE);
-	uint32_t first_task;            /* the first task no core has claimed a chunk of */
-	uint64_t taken, ended = 0;
+	__atomic_fetch_and(&t->active, ~(1ULL << i), __ATOMIC_SEQ_CST);
+	if (old > end)
+		old = end;
+	uint64_t taken = 0, ended = 0;
+	uint32_t first_free;            /* the first task no core has claimed any of */
 	if (t->policy == WORKTAB_TASK) {
-		first_task = (uint32_t)old;
-		taken = s->nchunks - w->chunk_start[old];
+		/* Claimed tasks: the chunks their holders have not claimed. The
+		 * holder's count keeps each task from ending under us. */
+		for (uint32_t k = 0; k < (uint32_t)old; k++) {
+			uint64_t n = chunk_count(w, k);
+			uint64_t was = __atomic_exchange_n(&w->task_next[k], n, __ATOMIC_ACQ_REL);
+			if (was < n) {
+				__atomic_store_n(&s->withdrawn, 1, __ATOMIC_RELEASE);
+				taken += n - was;
+				__atomic_sub_fetch(&w->task_left[k], n - was, __ATOMIC_ACQ_REL);
+			}
+		}
+		first_free = (uint32_t)old;
 	} else {
-		taken = s->nchunks - old;
-		first_task = task_of(w, old);
-		if (old > w->chunk_start[first_task]) {
+		first_free = old < end ? task_of(w, old) : w->tasks;
+		if (old < end && old > first_chunk(w, first_free)) {
 			/* Cores run this task's earlier chunks: take the rest. */
-			uint64_t rest = w->chunk_start[first_task + 1] - old;
-			if (__atomic_sub_fetch(&w->task_left[first_task], rest, __ATOMIC_ACQ_REL) == 0)
+			uint64_t rest = first_chunk(w, first_free + 1) - old;
+			__atomic_store_n(&s->withdrawn, 1, __ATOMIC_RELEASE);
+			taken += rest;
+			if (__atomic_sub_fetch(&w->task_left[first_free], rest, __ATOMIC_ACQ_REL) == 0)
 				ended++;
-			first_task++;
+			first_free++;
 		}
 	}
-	for (uint32_t k = first_task; k < w->tasks; k++) {
+	/* Tasks no core ever claimed: all theirs, no core touches them. */
+	for (uint32_t k = first_free; k < w->tasks; k++) {
+		__atomic_store_n(&s->withdrawn, 1, __ATOMIC_RELEASE);
+		taken += chunk_count(w, k);
 		__atomic_store_n(&w->task_left[k], 0, __ATOMIC_RELAXED);
 		ended++;
 	}
-	__atomic_fetch_and(&t->active, ~(1ULL << i), __ATOMIC_SEQ_CST);
 	if (ended && __atomic_sub_fetch(&s->tasks_left, ended, __ATOMIC_ACQ_REL) == 0)
 		finish(t, i);
 	return taken;

@@ -158,15 +158,36 @@ static void get_jobs(struct http_conn_ref ref, const struct http_req *r)
 	send_big(ref, 200, JSON, r_list, &max, 64 + (size_t)max * 256);
 }
 
-/* A job submitted with ?wait=1 ended (from the BSP loop's delivery):
- * answer if the client still waits. */
-static void job_done(const struct job_info *info, void *ctx)
+/* A connection waiting for a job's end: a POST with ?wait=1, or a DELETE
+ * of a job whose chunks were all running (it ends done within one chunk
+ * time). One per connection slot: a connection waits for one job at a
+ * time, and its requests behind wait with it. */
+struct api_wait {
+	struct job_waiter waiter;       /* first: the engine hands it back */
+	struct http_conn_ref ref;
+	bool cancel;                    /* the DELETE's: answer 409 with the ended job */
+};
+
+static struct api_wait waits[HTTP_MAX_CONNS];
+
+static void wait_done(struct job_waiter *w, const struct job_info *info)
 {
-	uintptr_t v = (uintptr_t)ctx;
-	struct http_conn_ref ref = { (int)(v & 0xff), (uint32_t)(v >> 8) };
+	struct api_wait *aw = (struct api_wait *)w;
 	/* Not if the client left, or got its 202 after 60 s and moved on. */
-	if (http_deferred(ref, info->id))
-		send_job(ref, 200, info, NULL);
+	if (http_deferred(aw->ref, info->id))
+		send_job(aw->ref, aw->cancel ? 409 : 200, info, NULL);
+}
+
+/* The connection's waiter, let go of by a job an earlier connection of
+ * the same slot may have waited for. */
+static struct job_waiter *waiter_for(struct http_conn_ref ref, bool cancel)
+{
+	struct api_wait *aw = &waits[ref.slot];
+	jobs_unwait(&aw->waiter);
+	aw->waiter.done = wait_done;
+	aw->ref = ref;
+	aw->cancel = cancel;
+	return &aw->waiter;
 }
 
 /* Every 500 ms while a ?wait=1 answer is pending. */
@@ -174,10 +195,12 @@ static void wait_poll(struct http_conn_ref ref, uint64_t job)
 {
 	struct job_info info;
 	if (!jobs_get(job, &info)) {
+		jobs_unwait(&waits[ref.slot].waiter);
 		http_respond_error(ref, 404, "job left the history", NULL);
 		return;
 	}
-	if (time_ns() - info.submitted_ns >= WAIT_MAX_NS) {
+	if (!waits[ref.slot].cancel && time_ns() - info.submitted_ns >= WAIT_MAX_NS) {
+		jobs_unwait(&waits[ref.slot].waiter);
 		char loc[64];
 		snprintf(loc, sizeof(loc), "Location: /api/jobs/%lu\r\n", (unsigned long)job);
 		send_job(ref, 202, &info, loc);
@@ -201,8 +224,7 @@ static void post_job(struct http_conn_ref ref, const struct http_req *r, const c
 	char v[8];
 	int wait = http_query_get(r->query, "wait", v, sizeof(v)) > 0 && !strcmp(v, "1");
 	uint64_t id;
-	void *ctx = (void *)(((uintptr_t)ref.gen << 8) | (uintptr_t)ref.slot);
-	enum job_err e = jobs_submit(&spec, time_ns(), wait ? job_done : NULL, wait ? ctx : NULL, &id);
+	enum job_err e = jobs_submit(&spec, time_ns(), wait ? waiter_for(ref, false) : NULL, &id);
 	if (e == JOB_EBUSY || e == JOB_ENOMEM) {
 		http_respond_error(ref, 503, "the appliance is full; retry later", "Retry-After: 1\r\n");
 		return;
@@ -295,12 +317,21 @@ static void dispatch(struct http_conn_ref ref, const struct http_req *r, const c
 		if (!authorized(r))
 			return http_respond_error(ref, 401, "missing or wrong bearer token",
 						  "WWW-Authenticate: Bearer\r\n");
-		int rc = jobs_cancel(id, &info);
-		if (rc < 0)
+		switch (jobs_cancel(id, &info)) {
+		case JOB_CANCEL_UNKNOWN:
 			return http_respond_error(ref, 404, "no such job", NULL);
-		if (rc > 0)
+		case JOB_CANCEL_ENDED:
 			return send_job(ref, 409, &info, NULL);
-		info.state = JOB_CANCELLED;
+		case JOB_CANCEL_FINISHING:
+			/* Too late to cancel: answer 409 with its result once
+			 * its running chunks end. */
+			if (jobs_wait(id, waiter_for(ref, true)))
+				return http_defer(ref, id);
+			jobs_get(id, &info);
+			return send_job(ref, 409, &info, NULL);
+		case JOB_CANCEL_DONE:
+			break;
+		}
 		return send_job(ref, 200, &info, NULL);
 	}
 	const struct asset *a = assets_find(path);

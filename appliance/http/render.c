@@ -54,14 +54,18 @@ void render_status(struct outbuf *o, const struct status_snap *s)
 	for (int i = 0; i < s->ncores; i++) {
 		const struct sched_core_stats *c = &s->cores[i];
 		out_printf(o, "%s{\"id\":%d,\"apic_id\":%u,\"role\":\"%s\",\"state\":\"%s\","
-			   "\"halts\":%lu,\"wakes\":%lu,\"tasks_done\":%lu,\"busy_us\":%lu}",
+			   "\"halts\":%lu,\"wakes\":%lu,\"tasks_done\":%lu,\"chunks_done\":%lu,"
+			   "\"busy_us\":%lu}",
 			   i ? "," : "", c->id, c->apic_id, c->bsp ? "bsp" : "ap",
 			   core_state[c->state >= 0 && c->state <= 2 ? c->state : 0],
 			   (unsigned long)c->halts, (unsigned long)c->wakes,
-			   (unsigned long)c->tasks_done, (unsigned long)(c->busy_ns / 1000));
+			   (unsigned long)c->tasks_done, (unsigned long)c->chunks_done,
+			   (unsigned long)(c->busy_ns / 1000));
 	}
-	out_printf(o, "],\"queue\":{\"depth\":%lu,\"capacity\":%lu},",
-		   (unsigned long)s->sched.queue_depth, (unsigned long)s->sched.queue_capacity);
+	out_printf(o, "],\"sched\":\"%s\",\"chunk_max_us\":%lu,", s->sched.policy,
+		   (unsigned long)(s->sched.chunk_max_ns / 1000));
+	out_printf(o, "\"queue\":{\"depth\":%lu,\"capacity\":%lu},",
+		   (unsigned long)s->sched.queue_depth, (unsigned long)s->jobs.tasks_capacity);
 	out_printf(o, "\"smp\":{\"discovered\":%d,\"online\":%d,\"parked\":%d},",
 		   s->smp.discovered, s->smp.online, s->smp.parked);
 	out_printf(o, "\"bsp\":{\"serve_gap_max_us\":%lu},",
@@ -111,13 +115,14 @@ static void per_core(struct outbuf *o, const struct status_snap *s, const char *
 	metric_head(o, name, "counter", help);
 	for (int i = 0; i < s->ncores; i++) {
 		const struct sched_core_stats *c = &s->cores[i];
-		if (which == 3) {
+		if (which == 4) {
 			uint64_t us = c->busy_ns / 1000;
 			out_printf(o, "%s{core=\"%d\"} %lu.%06lu\n", name, c->id,
 				   (unsigned long)(us / 1000000), (unsigned long)(us % 1000000));
 			continue;
 		}
-		uint64_t v = which == 0 ? c->halts : which == 1 ? c->wakes : c->tasks_done;
+		uint64_t v = which == 0 ? c->halts : which == 1 ? c->wakes :
+			     which == 2 ? c->tasks_done : c->chunks_done;
 		out_printf(o, "%s{core=\"%d\"} %lu\n", name, c->id, (unsigned long)v);
 	}
 }
@@ -126,12 +131,19 @@ void render_metrics(struct outbuf *o, const struct status_snap *s)
 {
 	per_core(o, s, "appliance_core_halts_total", "Times the core entered HLT.", 0);
 	per_core(o, s, "appliance_core_wakes_total", "Times the core left HLT.", 1);
-	per_core(o, s, "appliance_core_tasks_total", "Tasks the core ran to completion.", 2);
-	per_core(o, s, "appliance_core_busy_seconds_total", "Time the core spent in tasks.", 3);
-	metric_head(o, "appliance_queue_depth", "gauge", "Tasks waiting to start.");
+	per_core(o, s, "appliance_core_tasks_total", "Tasks whose last chunk the core ran.", 2);
+	per_core(o, s, "appliance_core_chunks_total", "Chunks the core ran to completion.", 3);
+	per_core(o, s, "appliance_core_busy_seconds_total", "Time the core spent in chunks.", 4);
+	metric_head(o, "appliance_sched_info", "gauge", "How the cores share the work (sched=).");
+	out_printf(o, "appliance_sched_info{policy=\"%s\"} 1\n", s->sched.policy);
+	metric_head(o, "appliance_chunk_max_seconds", "gauge", "The longest chunk any core ran.");
+	out_printf(o, "appliance_chunk_max_seconds %lu.%09lu\n",
+		   (unsigned long)(s->sched.chunk_max_ns / 1000000000),
+		   (unsigned long)(s->sched.chunk_max_ns % 1000000000));
+	metric_head(o, "appliance_queue_depth", "gauge", "Tasks of the jobs in flight not yet started.");
 	out_printf(o, "appliance_queue_depth %lu\n", (unsigned long)s->sched.queue_depth);
-	metric_head(o, "appliance_queue_capacity", "gauge", "Tasks the queue holds.");
-	out_printf(o, "appliance_queue_capacity %lu\n", (unsigned long)s->sched.queue_capacity);
+	metric_head(o, "appliance_queue_capacity", "gauge", "Tasks admitted at most.");
+	out_printf(o, "appliance_queue_capacity %lu\n", (unsigned long)s->jobs.tasks_capacity);
 	metric_head(o, "appliance_jobs_total", "counter", "Jobs by outcome.");
 	out_printf(o, "appliance_jobs_total{state=\"accepted\"} %lu\n", (unsigned long)s->jobs.accepted);
 	out_printf(o, "appliance_jobs_total{state=\"done\"} %lu\n", (unsigned long)s->jobs.done);

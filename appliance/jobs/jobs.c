@@ -1,9 +1,11 @@
-/* jobs.c - jobs on the task queue. A job's tasks each count primes (the
- * whole limit in repeat mode, one equal-work range in split mode), add
- * their count to partial[core index] (a slot only that core writes) and
- * decrement tasks_left with a LOCK XADD; the one that reaches zero stamps
- * the end time, marks the job complete and kicks the BSP, which sums the
- * slots in jobs_poll and answers. */
+/* jobs.c - jobs as chunks on the work table. A job's tasks each count
+ * primes (the whole limit in repeat mode, one equal-work range in split
+ * mode); a task's range is cut into chunks of at most primes_chunk_len
+ * candidates, so a chunk does bounded work (primes.h). Any core runs any
+ * chunk: it adds its count to partial[core index] (a slot only that core
+ * writes). The core that ends the job's last chunk stamps the end time,
+ * marks the job complete and kicks the BSP, which sums the slots in
+ * jobs_poll and tells the job's waiters. */
 #include "jobs.h"
 
 #include <stdlib.h>
@@ -11,96 +13,125 @@
 
 #include "primes.h"
 
-struct job_task {
-	struct task task;       /* first: the queue hands back struct task * */
-	struct job *job;
-	uint64_t lo, hi;        /* this task's range of candidates */
-};
-
-#define JOB_F_CANCEL   1
-#define JOB_F_COMPLETE 2
-
 struct job {
 	struct job_info info;   /* written by the BSP only */
 	bool used;              /* slot taken (BSP only) */
-	volatile int started;   /* a task began: QUEUED -> RUNNING (atomic) */
-	/* JOB_F_CANCEL (set by the BSP, read by the tasks) and JOB_F_COMPLETE
-	 * (set by the last task, release), each set by a CAS that fails once
-	 * the other is there: a cancel that comes after the last task is
-	 * refused, so a job that did all its work is never called cancelled. */
-	int flags;
-	int tasks_left;         /* atomic */
-	uint64_t end_ns;        /* written by the last task before complete */
-	job_done_fn done;
-	void *ctx;
-	struct job_task *t;     /* tasks array, freed when the job ends */
-	uint64_t *partial;      /* per-core result slots, env.ncores of them */
+	int slot;               /* in the work table */
+	volatile int started;   /* a chunk ran: QUEUED -> RUNNING (atomic) */
+	/* Set (release) by finished, after all_ran and end_ns: the job's
+	 * chunks have all ended or been withdrawn. */
+	int complete;
+	bool all_ran;           /* no chunk withdrawn: the result is whole */
+	uint64_t end_ns;
+	struct job_waiter *waiters;     /* BSP only */
+	/* Read by the chunks: constant while the job is in flight. */
+	uint64_t limit;         /* repeat: every task's range is [0, limit) */
+	uint64_t len;           /* repeat: candidates per chunk */
+	uint64_t *bounds;       /* split: task t is [bounds[t], bounds[t + 1]) */
+	uint64_t *lens;         /* split: task t's candidates per chunk */
+	uint64_t *partial;      /* per-core result slots, platform.ncores of them */
+	void *mem;              /* the one allocation behind the arrays */
 };
 
-static struct jobs_env env;
+static struct jobs_platform plat;
+static struct jobs_observer *observers;
 static struct job inflight[JOBS_MAX_INFLIGHT];
 static struct job_info history[JOBS_HISTORY];   /* ring, newest at hist_head - 1 */
 static uint32_t hist_head, hist_count;
 static uint64_t next_id;
 static struct job_counters counters;
 
-void jobs_init(const struct jobs_env *e)
+void jobs_init(const struct jobs_platform *p)
 {
 	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++)
-		if (inflight[i].used) {
-			free(inflight[i].t);
-			free(inflight[i].partial);
-		}
+		if (inflight[i].used)
+			free(inflight[i].mem);
 	memset(inflight, 0, sizeof(inflight));
 	hist_head = hist_count = 0;
 	next_id = 1;
 	memset(&counters, 0, sizeof(counters));
-	env = *e;
+	observers = NULL;
+	plat = *p;
 }
 
-/* Every PRIMES_CHECK_WORK divisions: stop when cancelled, and let the
- * BSP serve the network (env.yield), so that a long task there does not
- * keep requests, including the DELETE that cancels it, waiting. */
-static int keep_going(void *arg)
+void jobs_observe(struct jobs_observer *o)
 {
-	struct job *j = arg;
-	if (env.yield)
-		env.yield();
-	return !(__atomic_load_n(&j->flags, __ATOMIC_RELAXED) & JOB_F_CANCEL);
+	struct jobs_observer **pp = &observers;
+	while (*pp)
+		pp = &(*pp)->next;
+	o->next = NULL;
+	*pp = o;
 }
 
-static void task_run(struct task *t)
+static void tell_observers(const struct job_info *info)
 {
-	struct job_task *jt = (struct job_task *)t;
-	struct job *j = jt->job;
-	__atomic_store_n(&j->started, 1, __ATOMIC_RELAXED);
-	uint64_t r = 0;
-	if (!(__atomic_load_n(&j->flags, __ATOMIC_RELAXED) & JOB_F_CANCEL))
-		r = count_primes_range(jt->lo, jt->hi, keep_going, j);
-	j->partial[env.core_index()] += r;
-	if (__atomic_sub_fetch(&j->tasks_left, 1, __ATOMIC_ACQ_REL) == 0) {
-		j->end_ns = env.now_ns();
-		__atomic_fetch_or(&j->flags, JOB_F_COMPLETE, __ATOMIC_RELEASE);
-		env.kick();
+	for (struct jobs_observer *o = observers; o; o = o->next)
+		o->changed(info);
+}
+
+/* Chunk c of task t, on any core: the plain loop of primes.c, nothing
+ * else; the chunk's size is its bound. */
+static void chunk_run(void *owner, uint32_t t, uint64_t c)
+{
+	struct job *j = owner;
+	uint64_t lo, hi, len;
+	if (j->bounds) {
+		len = j->lens[t];
+		lo = j->bounds[t] + c * len;
+		hi = j->bounds[t + 1];
+	} else {
+		len = j->len;
+		lo = c * len;
+		hi = j->limit;
 	}
+	if (hi - lo > len)
+		hi = lo + len;
+	uint64_t r = count_primes_range(lo, hi);
+	if (!__atomic_load_n(&j->started, __ATOMIC_RELAXED))
+		__atomic_store_n(&j->started, 1, __ATOMIC_RELAXED);
+	j->partial[plat.core_index()] += r;
+}
+
+/* The job's last chunk ended (or the rest was withdrawn), on that core. */
+static void job_finished(void *owner, bool all_ran)
+{
+	struct job *j = owner;
+	j->all_ran = all_ran;
+	j->end_ns = plat.now_ns();
+	__atomic_store_n(&j->complete, 1, __ATOMIC_RELEASE);
+	plat.kick();
+}
+
+/* Chunks of [lo, hi) at len candidates each: at least one. */
+static uint64_t chunks_of(uint64_t lo, uint64_t hi, uint64_t len)
+{
+	uint64_t n = (hi - lo) / len + ((hi - lo) % len != 0);
+	return n ? n : 1;
 }
 
 /* What one allocation may cost beyond its size: the allocator's header,
  * alignment and a tail too small to split off (kernel/heap.c). */
 #define ALLOC_OVERHEAD 64
 
-size_t jobs_mem_need(const struct job_spec *spec)
+/* The arrays of a job, in its one allocation: partial[ncores], then per
+ * task task_left and task_next, then in split mode bounds[tasks + 1],
+ * lens[tasks] and chunk_start[tasks + 1]. */
+static size_t job_words(const struct job_spec *spec)
 {
 	size_t tasks = spec->tasks;
-	size_t n = tasks * sizeof(struct job_task) + tasks * sizeof(struct task *) +
-		   (size_t)env.ncores * sizeof(uint64_t) + 3 * ALLOC_OVERHEAD;
+	size_t n = (size_t)plat.ncores + 2 * tasks;
 	if (spec->mode == JOB_SPLIT)
-		n += (tasks + 1) * sizeof(uint64_t) + ALLOC_OVERHEAD;
+		n += 3 * tasks + 2;
 	return n;
 }
 
-enum job_err jobs_submit(const struct job_spec *spec, uint64_t submitted_ns, job_done_fn done,
-			 void *ctx, uint64_t *id)
+size_t jobs_mem_need(const struct job_spec *spec)
+{
+	return job_words(spec) * sizeof(uint64_t) + ALLOC_OVERHEAD;
+}
+
+enum job_err jobs_submit(const struct job_spec *spec, uint64_t submitted_ns, struct job_waiter *w,
+			 uint64_t *id)
 {
 	if (job_spec_check(spec) != JOB_SPEC_OK)
 		return JOB_EINVAL;
@@ -109,89 +140,123 @@ enum job_err jobs_submit(const struct job_spec *spec, uint64_t submitted_ns, job
 	for (int i = 0; i < JOBS_MAX_INFLIGHT && !j; i++)
 		if (!inflight[i].used)
 			j = &inflight[i];
-	if (!j || env.queue_room() < tasks ||
-	    (env.mem_free && env.mem_free() < jobs_mem_need(spec) + JOBS_HEAP_RESERVE)) {
+	if (!j || (plat.mem_free && plat.mem_free() < jobs_mem_need(spec) + JOBS_HEAP_RESERVE)) {
 		counters.rejected++;
 		return JOB_EBUSY;
 	}
-	struct job_task *jt = calloc(tasks, sizeof(*jt));
-	struct task **tp = malloc(tasks * sizeof(*tp));
-	uint64_t *partial = calloc((size_t)env.ncores, sizeof(*partial));
-	uint64_t *bounds = spec->mode == JOB_SPLIT ? malloc((tasks + 1) * sizeof(*bounds)) : NULL;
-	if (!jt || !tp || !partial || (spec->mode == JOB_SPLIT && !bounds)) {
-		free(jt);
-		free(tp);
-		free(partial);
-		free(bounds);
+	uint64_t *mem = calloc(job_words(spec), sizeof(uint64_t));
+	if (!mem) {
 		counters.rejected++;
 		return JOB_ENOMEM;
 	}
 	memset(j, 0, sizeof(*j));
+	j->mem = mem;
+	j->partial = mem;
+	uint64_t *task_left = j->partial + plat.ncores;
+	uint64_t *task_next = task_left + tasks;
+	struct work work = {
+		.tasks = tasks,
+		.task_left = task_left,
+		.task_next = task_next,
+		.run = chunk_run,
+		.finished = job_finished,
+		.owner = j,
+	};
+	j->limit = spec->limit;
+	if (spec->mode == JOB_SPLIT) {
+		j->bounds = task_next + tasks;
+		j->lens = j->bounds + tasks + 1;
+		uint64_t *chunk_start = j->lens + tasks;
+		primes_split(spec->limit, tasks, j->bounds);
+		chunk_start[0] = 0;
+		for (uint32_t t = 0; t < tasks; t++) {
+			j->lens[t] = primes_chunk_len(j->bounds[t + 1]);
+			chunk_start[t + 1] = chunk_start[t] +
+					     chunks_of(j->bounds[t], j->bounds[t + 1], j->lens[t]);
+		}
+		work.chunk_start = chunk_start;
+	} else {
+		j->len = primes_chunk_len(spec->limit);
+		work.per_task = chunks_of(0, spec->limit, j->len);
+	}
 	j->used = true;
 	j->info.id = next_id;
 	j->info.state = JOB_QUEUED;
 	j->info.spec = *spec;
 	j->info.submitted_ns = submitted_ns;
-	j->tasks_left = (int)tasks;
-	j->done = done;
-	j->ctx = ctx;
-	j->t = jt;
-	j->partial = partial;
-	if (bounds)
-		primes_split(spec->limit, tasks, bounds);
-	for (uint32_t i = 0; i < tasks; i++) {
-		jt[i].task.run = task_run;
-		jt[i].job = j;
-		jt[i].lo = bounds ? bounds[i] : 0;
-		jt[i].hi = bounds ? bounds[i + 1] : spec->limit;
-		tp[i] = &jt[i].task;
-	}
-	free(bounds);
-	bool ok = env.submit(tp, (int)tasks);
-	free(tp);
-	if (!ok) {              /* another core took the room meanwhile */
-		free(jt);
-		free(partial);
+	j->slot = plat.add(&work);
+	if (j->slot < 0) {      /* cannot be while fewer than 64 are in flight */
+		free(mem);
 		j->used = false;
 		counters.rejected++;
 		return JOB_EBUSY;
+	}
+	if (w) {
+		w->job = j->info.id;
+		w->next = NULL;
+		j->waiters = w;
 	}
 	next_id++;
 	counters.accepted++;
 	if (id)
 		*id = j->info.id;
-	if (env.on_change) {
-		/* As submitted, whatever a core may have started meanwhile. */
-		struct job_info info = j->info;
-		info.elapsed_ns = env.now_ns() - info.submitted_ns;
-		env.on_change(&info);
-	}
+	/* As submitted, whatever a core may have started meanwhile. */
+	struct job_info info = j->info;
+	info.elapsed_ns = plat.now_ns() - info.submitted_ns;
+	tell_observers(&info);
 	return JOB_OK;
 }
 
-/* The job as it stands: a job whose last task finished is done (or
+static struct job *find_inflight(uint64_t id)
+{
+	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++)
+		if (inflight[i].used && inflight[i].info.id == id)
+			return &inflight[i];
+	return NULL;
+}
+
+/* The job as it stands: a job whose last chunk ended is done (or
  * cancelled) even before jobs_poll moved it to the history. */
 static void fill_live(const struct job *j, struct job_info *info)
 {
 	*info = j->info;
-	int flags = __atomic_load_n(&j->flags, __ATOMIC_ACQUIRE);
-	bool cancelled = flags & JOB_F_CANCEL;
-	if (flags & JOB_F_COMPLETE) {
+	if (__atomic_load_n(&j->complete, __ATOMIC_ACQUIRE)) {
 		info->elapsed_ns = j->end_ns - j->info.submitted_ns;
-		info->state = cancelled ? JOB_CANCELLED : JOB_DONE;
-		if (!cancelled) {
+		info->state = j->all_ran ? JOB_DONE : JOB_CANCELLED;
+		if (j->all_ran) {
 			info->has_result = true;
 			info->result = 0;
-			for (int c = 0; c < env.ncores; c++)
+			for (int c = 0; c < plat.ncores; c++)
 				info->result += j->partial[c];
 		}
 		return;
 	}
-	if (cancelled)
-		info->state = JOB_CANCELLED;    /* its tasks are draining */
-	else if (__atomic_load_n(&j->started, __ATOMIC_RELAXED))
+	if (j->info.state == JOB_QUEUED && __atomic_load_n(&j->started, __ATOMIC_RELAXED))
 		info->state = JOB_RUNNING;
-	info->elapsed_ns = env.now_ns() - j->info.submitted_ns;
+	info->elapsed_ns = plat.now_ns() - j->info.submitted_ns;
+}
+
+bool jobs_wait(uint64_t id, struct job_waiter *w)
+{
+	struct job *j = find_inflight(id);
+	if (!j)
+		return false;
+	w->job = id;
+	w->next = j->waiters;
+	j->waiters = w;
+	return true;
+}
+
+void jobs_unwait(struct job_waiter *w)
+{
+	struct job *j = w->job ? find_inflight(w->job) : NULL;
+	for (struct job_waiter **pp = j ? &j->waiters : NULL; pp && *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	w->job = 0;
+	w->next = NULL;
 }
 
 void jobs_poll(void)
@@ -200,18 +265,14 @@ void jobs_poll(void)
 		struct job *j = &inflight[i];
 		if (!j->used)
 			continue;
-		int flags = __atomic_load_n(&j->flags, __ATOMIC_ACQUIRE);
-		if (!(flags & JOB_F_COMPLETE)) {
-			if (j->info.state == JOB_QUEUED && !(flags & JOB_F_CANCEL) &&
-			    __atomic_load_n(&j->started, __ATOMIC_RELAXED)) {
+		if (!__atomic_load_n(&j->complete, __ATOMIC_ACQUIRE)) {
+			if (j->info.state == JOB_QUEUED && __atomic_load_n(&j->started, __ATOMIC_RELAXED)) {
 				j->info.state = JOB_RUNNING;
-				if (env.on_change) {
-					/* Not fill_live: the last task may end meanwhile,
-					 * and done is reported below, once. */
-					struct job_info info = j->info;
-					info.elapsed_ns = env.now_ns() - info.submitted_ns;
-					env.on_change(&info);
-				}
+				/* Not fill_live: the last chunk may end meanwhile,
+				 * and done is reported below, once. */
+				struct job_info info = j->info;
+				info.elapsed_ns = plat.now_ns() - info.submitted_ns;
+				tell_observers(&info);
 			}
 			continue;
 		}
@@ -226,49 +287,49 @@ void jobs_poll(void)
 		hist_head = (hist_head + 1) % JOBS_HISTORY;
 		if (hist_count < JOBS_HISTORY)
 			hist_count++;
-		job_done_fn done = j->done;
-		void *ctx = j->ctx;
-		free(j->t);
-		free(j->partial);
-		j->used = false;        /* the callback may submit into this slot */
-		if (done)
-			done(&info, ctx);
-		if (env.on_change && !was_cancelled)
-			env.on_change(&info);
-		if (env.on_end)
-			env.on_end(&info);
+		struct job_waiter *w = j->waiters;
+		free(j->mem);
+		j->used = false;        /* a waiter may submit into this slot */
+		while (w) {
+			struct job_waiter *next = w->next;
+			w->job = 0;
+			w->next = NULL;
+			w->done(w, &info);
+			w = next;
+		}
+		if (!was_cancelled)
+			tell_observers(&info);
 	}
 }
 
-int jobs_cancel(uint64_t id, struct job_info *info)
+enum job_cancel jobs_cancel(uint64_t id, struct job_info *info)
 {
-	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++) {
-		struct job *j = &inflight[i];
-		if (!j->used || j->info.id != id)
-			continue;
-		int f = __atomic_load_n(&j->flags, __ATOMIC_ACQUIRE);
-		while (!(f & (JOB_F_CANCEL | JOB_F_COMPLETE)) &&
-		       !__atomic_compare_exchange_n(&j->flags, &f, f | JOB_F_CANCEL, false,
-						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			;       /* f was reloaded: try again unless it ended meanwhile */
+	struct job *j = find_inflight(id);
+	if (!j)
+		return jobs_get(id, info) ? JOB_CANCEL_ENDED : JOB_CANCEL_UNKNOWN;
+	if (__atomic_load_n(&j->complete, __ATOMIC_ACQUIRE) || j->info.state == JOB_CANCELLED) {
 		fill_live(j, info);
-		if (f & (JOB_F_CANCEL | JOB_F_COMPLETE))
-			return 1;
-		j->info.state = JOB_CANCELLED;
-		if (env.on_change)
-			env.on_change(info);
-		return 0;
+		return JOB_CANCEL_ENDED;
 	}
-	return jobs_get(id, info) ? 1 : -1;
+	if (!plat.withdraw(j->slot, j)) {
+		/* Every chunk was claimed: they all count, so it ends done. */
+		fill_live(j, info);
+		return __atomic_load_n(&j->complete, __ATOMIC_ACQUIRE) ? JOB_CANCEL_ENDED :
+									  JOB_CANCEL_FINISHING;
+	}
+	j->info.state = JOB_CANCELLED;
+	fill_live(j, info);
+	tell_observers(info);
+	return JOB_CANCEL_DONE;
 }
 
 bool jobs_get(uint64_t id, struct job_info *info)
 {
-	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++)
-		if (inflight[i].used && inflight[i].info.id == id) {
-			fill_live(&inflight[i], info);
-			return true;
-		}
+	const struct job *j = find_inflight(id);
+	if (j) {
+		fill_live(j, info);
+		return true;
+	}
 	for (uint32_t k = 0; k < hist_count; k++) {
 		const struct job_info *h = &history[(hist_head + JOBS_HISTORY - 1 - k) % JOBS_HISTORY];
 		if (h->id == id) {
@@ -286,6 +347,7 @@ void jobs_counters(struct job_counters *c)
 	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++)
 		if (inflight[i].used)
 			c->running++;
+	c->tasks_capacity = (uint64_t)JOBS_MAX_INFLIGHT * JOBS_TASKS_MAX;
 }
 
 void jobs_list(int max, void (*fn)(const struct job_info *info, void *arg), void *arg)

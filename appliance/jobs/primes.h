@@ -11,13 +11,21 @@
 /* How many primes p satisfy 2 <= p < limit, by plain trial division. */
 uint64_t count_primes_below(uint64_t limit);
 
-/* Primes p with lo <= p < hi, same method. When keep_going is not NULL it
- * is called with arg after every PRIMES_CHECK_WORK trial divisions (each
- * candidate counts as one), so about every 20 us of work natively at any
- * limit, even inside one large candidate; once it returns 0 the count
- * stops early and the partial result is meaningless. */
-uint64_t count_primes_range(uint64_t lo, uint64_t hi, int (*keep_going)(void *arg), void *arg);
-#define PRIMES_CHECK_WORK 1024
+/* Primes p with lo <= p < hi: the plain loop of section 1, nothing else
+ * inside it (a chunk's cancel check is the caller's, between chunks). */
+uint64_t count_primes_range(uint64_t lo, uint64_t hi);
+
+/* A chunk's work, in trial divisions (each candidate counts one too):
+ * about PRIMES_CHUNK_WORK on average (about a millisecond under TCG on
+ * the development machine), never more than PRIMES_CHUNK_MAX or one
+ * candidate's, whichever is more (about 5.2 x 10^5 at 2^40). */
+#define PRIMES_CHUNK_WORK (1ULL << 17)
+#define PRIMES_CHUNK_MAX  (1ULL << 21)
+/* Candidates per chunk for candidates below top: as many as cost
+ * PRIMES_CHUNK_WORK on average near top (where they cost the most), cut
+ * to as many as stay within PRIMES_CHUNK_MAX even if every one is prime,
+ * and at least one. */
+uint64_t primes_chunk_len(uint64_t top);
 
 /* Split mode: bounds[0..tasks] with bounds[0] = 0, bounds[tasks] = limit,
  * non-decreasing, chosen so that each [bounds[i], bounds[i+1]) costs about

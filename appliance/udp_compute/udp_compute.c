@@ -2,9 +2,10 @@
  * engine, and when the job ends reply to the sender with
  *   <result> tasks=<T> mode=<mode> cores=<C> us=<elapsed>\n
  * or ERR <reason>\n at once for a bad request or a full appliance. Every
- * datagram gets exactly one reply. The sender's IPv4 address and port
- * ride in the job's context word, so no table of peers can fill up. Runs
- * on the BSP (lwIP's owner). */
+ * datagram gets exactly one reply. Each job in flight has a peer here (the
+ * sender's address and port, and the waiter the engine tells at the
+ * job's end), from a pool as large as the jobs that can be in flight.
+ * Runs on the BSP (lwIP's owner). */
 #include "udp_compute.h"
 
 #include <stdio.h>
@@ -21,16 +22,28 @@
 static struct udp_pcb *pcb;
 static struct udp_compute_stats stats;
 
-static void *peer_pack(const ip_addr_t *addr, u16_t port)
-{
-	return (void *)(uintptr_t)((uint64_t)ip4_addr_get_u32(ip_2_ip4(addr)) << 16 | port);
-}
+/* One per job in flight: whom to answer. */
+struct udp_peer {
+	struct job_waiter waiter;       /* first: the engine hands it back */
+	ip_addr_t addr;
+	u16_t port;
+	bool used;
+};
 
-static void peer_unpack(void *ctx, ip_addr_t *addr, u16_t *port)
+/* One more than the jobs that can be in flight, so a datagram always
+ * finds a peer and the engine itself refuses (and counts) a job that
+ * does not fit. */
+#define PEERS (JOBS_MAX_INFLIGHT + 1)
+static struct udp_peer peers[PEERS];
+
+static struct udp_peer *peer_get(void)
 {
-	uint64_t v = (uintptr_t)ctx;
-	ip_addr_set_ip4_u32(addr, (u32_t)(v >> 16));
-	*port = (u16_t)v;
+	for (int i = 0; i < PEERS; i++)
+		if (!peers[i].used) {
+			peers[i].used = true;
+			return &peers[i];
+		}
+	return NULL;
 }
 
 static void send_text(const ip_addr_t *addr, u16_t port, const char *s, size_t n)
@@ -53,11 +66,9 @@ static void send_err(const ip_addr_t *addr, u16_t port, const char *reason)
 	send_text(addr, port, buf, (size_t)n);
 }
 
-static void job_done(const struct job_info *info, void *ctx)
+static void job_done(struct job_waiter *w, const struct job_info *info)
 {
-	ip_addr_t addr;
-	u16_t port;
-	peer_unpack(ctx, &addr, &port);
+	struct udp_peer *peer = (struct udp_peer *)w;
 	char buf[128];
 	int n;
 	if (info->state == JOB_DONE) {
@@ -70,7 +81,8 @@ static void job_done(const struct job_info *info, void *ctx)
 	} else {
 		n = snprintf(buf, sizeof(buf), "ERR cancelled\n");
 	}
-	send_text(&addr, port, buf, (size_t)n);
+	send_text(&peer->addr, peer->port, buf, (size_t)n);
+	peer->used = false;
 }
 
 static void on_datagram(void *arg, struct udp_pcb *upcb, struct pbuf *p, const ip_addr_t *addr,
@@ -95,7 +107,18 @@ static void on_datagram(void *arg, struct udp_pcb *upcb, struct pbuf *p, const i
 		send_err(addr, port, err);
 		return;
 	}
-	enum job_err e = jobs_submit(&spec, now, job_done, peer_pack(addr, port), NULL);
+	struct udp_peer *peer = peer_get();
+	if (!peer) {            /* cannot be: a used peer is a job in flight */
+		stats.busy++;
+		send_err(addr, port, "busy");
+		return;
+	}
+	peer->waiter.done = job_done;
+	ip_addr_copy(peer->addr, *addr);
+	peer->port = port;
+	enum job_err e = jobs_submit(&spec, now, &peer->waiter, NULL);
+	if (e != JOB_OK)
+		peer->used = false;
 	if (e == JOB_EBUSY || e == JOB_ENOMEM) {
 		stats.busy++;
 		send_err(addr, port, "busy");

@@ -169,7 +169,8 @@ int main(void)
 		cores[i].halts = UINT64_MAX;
 	}
 	s->cores = cores;
-	s->sched.queue_capacity = 1024;
+	s->jobs.tasks_capacity = 1024;
+	s->sched.policy = "share";
 	char *buf = malloc(65536);
 	struct outbuf o;
 	out_init(&o, buf, 65536);

@@ -1,6 +1,7 @@
 /* test_primes.c - the workload against the spec's reference values and a
  * sieve written here, and the split into equal-work ranges. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,9 +25,17 @@ static uint64_t sieve_count(uint64_t limit)
 	return n;
 }
 
-static int stop_after_ten(void *arg)
+/* Trial divisions the plain loop does for n (each candidate counts one). */
+static uint64_t divisions(uint64_t n)
 {
-	return ++*(int *)arg < 10;
+	uint64_t w = 1;
+	if (n > 2 && n % 2)
+		for (uint64_t d = 3; d * d <= n; d += 2) {
+			w++;
+			if (n % d == 0)
+				break;
+		}
+	return w;
 }
 
 int main(void)
@@ -44,10 +53,51 @@ int main(void)
 		CHECK(count_primes_below(l) == sieve_count(l));
 
 	/* Ranges add up, whatever the cut. */
-	CHECK(count_primes_range(0, 50000, NULL, NULL) + count_primes_range(50000, 100000, NULL, NULL) == 9592);
-	int calls = 0;
-	CHECK(count_primes_range(0, 1000000, stop_after_ten, &calls) < 78498);   /* stops early */
-	CHECK(calls == 10);
+	CHECK(count_primes_range(0, 50000) + count_primes_range(50000, 100000) == 9592);
+	CHECK(count_primes_range(7, 7) == 0 && count_primes_range(7, 8) == 1);
+
+	/* Chunks: at least one candidate; never more than PRIMES_CHUNK_MAX
+	 * divisions even if every candidate were prime, unless one candidate
+	 * alone costs more. */
+	uint64_t chunk_limits[] = { 0, 2, 100, 1000000, 1000000000, 1ULL << 32, 1ULL << 36, 1ULL << 40 };
+	for (unsigned i = 0; i < sizeof(chunk_limits) / sizeof(chunk_limits[0]); i++) {
+		uint64_t l = chunk_limits[i], len = primes_chunk_len(l);
+		uint64_t r = 0;
+		while ((r + 1) * (r + 1) <= l)
+			r++;
+		CHECK(len >= 1);
+		CHECK(len == 1 || len * (r / 2 + 2) <= PRIMES_CHUNK_MAX);
+	}
+	CHECK(primes_chunk_len(1ULL << 40) <= 4);      /* at most 2 odd candidates of 5.2e5 */
+	/* On average a chunk near its top costs about PRIMES_CHUNK_WORK:
+	 * measured over real candidates (the cost model's error is what
+	 * this bounds), from 10^5 to 10^12; and the costliest of 400 chunks
+	 * near 10^9 stays within PRIMES_CHUNK_MAX. */
+	uint64_t tops[] = { 100000, 1000000, 10000000, 100000000, 1000000000, 100000000000ULL,
+			    1000000000000ULL };
+	for (unsigned i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
+		uint64_t top = tops[i], len = primes_chunk_len(top), work = 0, worst = 0;
+		int chunks = top > 1000000000 ? 40 : 400;
+		if ((uint64_t)chunks > top / len / 2)
+			chunks = (int)(top / len / 2);          /* the upper half only */
+		for (int k = 1; k <= chunks; k++) {
+			uint64_t w = 0;
+			for (uint64_t n = top - k * len; n < top - (k - 1) * len; n++)
+				w += divisions(n);
+			work += w;
+			worst = w > worst ? w : worst;
+		}
+		double mean = (double)work / chunks / PRIMES_CHUNK_WORK;
+		uint64_t r = 0;
+		while ((r + 1) * (r + 1) <= top)
+			r++;
+		int capped = len == PRIMES_CHUNK_MAX / (r / 2 + 2);     /* the hard bound decided */
+		printf("  chunk below %llu: %lu candidates, mean %.2f x PRIMES_CHUNK_WORK, "
+		       "costliest %.2f\n", (unsigned long long)top, (unsigned long)len, mean,
+		       (double)worst / PRIMES_CHUNK_WORK);
+		CHECK(capped ? mean <= 1.3 : mean >= 0.7 && mean <= 1.3);
+		CHECK(worst <= PRIMES_CHUNK_MAX);
+	}
 
 	/* Split: covers [0, limit) exactly, in order, and balances work. */
 	uint64_t b[1025];
@@ -63,7 +113,7 @@ int main(void)
 			if (limits[i] <= 1000000) {
 				uint64_t sum = 0;
 				for (uint32_t t = 0; t < tasks[k]; t++)
-					sum += count_primes_range(b[t], b[t + 1], NULL, NULL);
+					sum += count_primes_range(b[t], b[t + 1]);
 				CHECK(sum == count_primes_below(limits[i]));
 			}
 		}

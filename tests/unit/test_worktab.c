@@ -34,7 +34,8 @@ static void race_window(void)
 
 struct tjob {
 	uint32_t tasks;
-	uint64_t *chunk_start, *task_left;
+	uint64_t per_task;              /* chunks of each task, when all are equal; else 0 */
+	uint64_t *chunk_start, *task_left, *task_next;
 	uint32_t *ran;                  /* per chunk: times run */
 	uint64_t partial[NCORES];       /* per core result slot */
 	uint64_t expect;                /* sum of (chunk + 1) over every chunk */
@@ -68,14 +69,24 @@ static struct tjob *tjob_new(uint32_t tasks, unsigned *seed)
 	j->tasks = tasks;
 	j->chunk_start = malloc((tasks + 1) * sizeof(uint64_t));
 	j->task_left = malloc(tasks * sizeof(uint64_t));
+	j->task_next = malloc(tasks * sizeof(uint64_t));
 	j->chunk_start[0] = 0;
 	for (uint32_t t = 0; t < tasks; t++)
 		j->chunk_start[t + 1] = j->chunk_start[t] + 1 + (seed ? (uint32_t)rand_r(seed) % 4 : t % 3);
+	if (seed && rand_r(seed) % 3 == 0) {     /* equal tasks: no table */
+		uint64_t per = 1 + (uint32_t)rand_r(seed) % 4;
+		for (uint32_t t = 0; t <= tasks; t++)
+			j->chunk_start[t] = t * per;
+		j->per_task = per;
+	}
 	uint64_t n = j->chunk_start[tasks];
 	j->ran = calloc(n, sizeof(uint32_t));
 	j->expect = n * (n + 1) / 2;
-	j->w = (struct work){ .tasks = tasks, .chunk_start = j->chunk_start,
-			      .task_left = j->task_left, .run = tjob_run,
+	j->w = (struct work){ .tasks = tasks,
+			      .chunk_start = j->per_task ? NULL : j->chunk_start,
+			      .per_task = j->per_task,
+			      .task_left = j->task_left, .task_next = j->task_next,
+			      .run = tjob_run,
 			      .finished = tjob_finished, .owner = j };
 	return j;
 }
@@ -84,6 +95,7 @@ static void tjob_free(struct tjob *j)
 {
 	free(j->chunk_start);
 	free(j->task_left);
+	free(j->task_next);
 	free(j->ran);
 	free(j);
 }
@@ -101,6 +113,16 @@ static int hazards[NCORES];
 
 /* ---- One thread: the turns. ---- */
 
+/* Runs a claim to its end (under task, every chunk of its task): the
+ * flags of the last run. */
+static int run_claim(struct claim *cl)
+{
+	int r;
+	while ((r = worktab_run(&wt, cl)) & WORKTAB_MORE)
+		;
+	return r;
+}
+
 static void test_rotation(void)
 {
 	worktab_init(&wt, hazards, NCORES, WORKTAB_SHARE);
@@ -114,9 +136,7 @@ static void test_rotation(void)
 	struct claim cl;
 	while (n < 64 && worktab_claim(&wt, 0, &cursor, &cl)) {
 		order[n++] = cl.slot;
-		CHECK(cl.end == cl.first + 1);
-		while (cl.first < cl.end)
-			worktab_step(&wt, &cl);
+		CHECK(!(worktab_run(&wt, &cl) & WORKTAB_MORE));
 	}
 	/* a has 1 chunk, b 1+2+3+1 = 7 (t % 3 + 1 for t = 0..3), c 1+2 = 3. */
 	CHECK(n == 11);
@@ -136,17 +156,55 @@ static void test_rotation(void)
 	CHECK(worktab_add(&wt, &one->w) == 0);
 	struct claim held[NCORES];
 	int curs[NCORES] = { 0 };
-	for (int k = 0; k < NCORES; k++)
+	for (int k = 0; k < NCORES; k++) {
 		CHECK(worktab_claim(&wt, k, &curs[k], &held[k]));
+		CHECK(held[k].task == 0 && held[k].chunk == (uint64_t)k);
+	}
 	CHECK(!worktab_claim(&wt, 0, &curs[0], &cl));
-	CHECK(worktab_withdraw(&wt, 0) == 0);   /* all claimed: it ends done */
+	CHECK(worktab_tasks_waiting(&wt) == 0);
+	CHECK(worktab_withdraw(&wt, 0, one) == 0);   /* all claimed: it ends done */
+	int ended = 0;
 	for (int k = 0; k < NCORES; k++)
-		worktab_step(&wt, &held[k]);
-	CHECK(one->finished == 1 && one->all_ran && tjob_sum(one) == one->expect);
+		ended += !!(worktab_run(&wt, &held[k]) & WORKTAB_JOB_ENDED);
+	CHECK(ended == 1 && one->finished == 1 && one->all_ran && tjob_sum(one) == one->expect);
+	/* Tasks of equal length need no table (chunk_start NULL): 3 tasks of
+	 * 5 chunks; a withdraw inside task 1 takes the rest of it and task 2. */
+	struct tjob *eq = tjob_new(3, NULL);
+	for (uint32_t t = 0; t <= 3; t++)
+		eq->chunk_start[t] = 5 * t;
+	free(eq->ran);
+	eq->ran = calloc(15, sizeof(uint32_t));
+	eq->w.chunk_start = NULL;
+	eq->w.per_task = 5;
+	int s = worktab_add(&wt, &eq->w);
+	CHECK(s >= 0);
+	for (int k = 0; k < 7; k++) {
+		CHECK(worktab_claim(&wt, 0, &cursor, &cl));
+		CHECK(cl.task == (uint32_t)k / 5 && cl.chunk == (uint64_t)k % 5);
+		if (k < 6)
+			worktab_run(&wt, &cl);
+	}
+	CHECK(worktab_tasks_waiting(&wt) == 1);
+	CHECK(worktab_withdraw(&wt, s, eq) == 8);   /* 3 of task 1, 5 of task 2 */
+	CHECK(worktab_tasks_waiting(&wt) == 0 && !worktab_has_work(&wt));
+	CHECK(eq->finished == 0);
+	CHECK(worktab_run(&wt, &cl) == (WORKTAB_TASK_ENDED | WORKTAB_JOB_ENDED));
+	CHECK(eq->finished == 1 && !eq->all_ran && tjob_sum(eq) == 7 * 8 / 2);
+	/* A withdraw for a job that ended takes nothing, even from the job
+	 * that holds its slot now. */
+	struct tjob *next = tjob_new(2, NULL);
+	CHECK(worktab_add(&wt, &next->w) == s);
+	CHECK(worktab_withdraw(&wt, s, eq) == 0);
+	CHECK(worktab_withdraw(&wt, 1, next) == 0);      /* a slot it never had */
+	while (worktab_claim(&wt, 0, &cursor, &cl))
+		worktab_run(&wt, &cl);
+	CHECK(next->finished == 1 && next->all_ran && tjob_sum(next) == next->expect);
+	tjob_free(next);
 	tjob_free(a);
 	tjob_free(b);
 	tjob_free(c);
 	tjob_free(one);
+	tjob_free(eq);
 }
 
 static void test_task_policy(void)
@@ -157,35 +215,55 @@ static void test_task_policy(void)
 	worktab_add(&wt, &b->w);
 	int cursor = 0;
 	struct claim cl;
-	/* Whole tasks, oldest job first: a's 2 tasks, then b's 3. */
+	/* Whole tasks, oldest job first: a's 2 tasks, then b's 3, each task's
+	 * chunks in order on the core that claimed it. */
 	uint32_t want_task[] = { 0, 1, 0, 1, 2 };
 	int want_slot[] = { 0, 0, 1, 1, 1 };
 	for (int i = 0; i < 5; i++) {
 		CHECK(worktab_claim(&wt, 0, &cursor, &cl));
-		CHECK(cl.slot == want_slot[i] && cl.task == want_task[i]);
+		CHECK(cl.slot == want_slot[i] && cl.task == want_task[i] && cl.chunk == 0);
 		struct tjob *j = cl.slot ? b : a;
-		CHECK(cl.first == j->chunk_start[cl.task] && cl.end == j->chunk_start[cl.task + 1]);
-		int r = 0;
-		while (cl.first < cl.end)
-			r = worktab_step(&wt, &cl);
-		CHECK(r & WORKTAB_TASK_ENDED);
+		uint64_t n = j->chunk_start[cl.task + 1] - j->chunk_start[cl.task], runs = 1;
+		int r;
+		while ((r = worktab_run(&wt, &cl)) & WORKTAB_MORE) {
+			CHECK(cl.chunk == runs);
+			runs++;
+		}
+		CHECK(runs == n && (r & WORKTAB_TASK_ENDED));
 	}
 	CHECK(!worktab_claim(&wt, 0, &cursor, &cl));
 	CHECK(a->finished == 1 && b->finished == 1 && tjob_sum(a) == a->expect &&
 	      tjob_sum(b) == b->expect);
-	/* Cancel between tasks: the unclaimed ones are withdrawn. */
-	struct tjob *c = tjob_new(4, NULL);
+	/* Cancel inside a task: its chunks not yet claimed and the unclaimed
+	 * tasks are withdrawn; the chunk being run ends the job. */
+	struct tjob *c = tjob_new(4, NULL);     /* chunks 1, 2, 3, 1 */
 	CHECK(worktab_add(&wt, &c->w) >= 0);
 	CHECK(worktab_claim(&wt, 0, &cursor, &cl) && cl.task == 0);
-	uint64_t taken = worktab_withdraw(&wt, cl.slot);
-	CHECK(taken == c->chunk_start[4] - c->chunk_start[1]);
+	CHECK(run_claim(&cl) & WORKTAB_TASK_ENDED);
+	CHECK(worktab_claim(&wt, 0, &cursor, &cl) && cl.task == 1 && cl.chunk == 0);
+	CHECK(worktab_run(&wt, &cl) == WORKTAB_MORE && cl.chunk == 1);   /* holds chunk 1 of 2 */
+	CHECK(worktab_tasks_waiting(&wt) == 2);
+	uint64_t taken = worktab_withdraw(&wt, cl.slot, c);
+	CHECK(taken == 3 + 1);                   /* all of tasks 2 and 3 */
 	CHECK(c->finished == 0);
-	while (cl.first < cl.end)
-		worktab_step(&wt, &cl);
+	CHECK(worktab_run(&wt, &cl) == (WORKTAB_TASK_ENDED | WORKTAB_JOB_ENDED));
 	CHECK(c->finished == 1 && !c->all_ran);
+	/* Two cores hold d's two tasks, each its first chunk, not yet run:
+	 * the withdraw takes task 1's second chunk, nothing they hold. */
+	struct tjob *d = tjob_new(2, NULL);     /* chunks 1, 2 */
+	int s = worktab_add(&wt, &d->w);
+	struct claim c0;
+	CHECK(worktab_claim(&wt, 0, &cursor, &c0) && c0.task == 0 && c0.chunk == 0);
+	CHECK(worktab_claim(&wt, 1, &cursor, &cl) && cl.task == 1 && cl.chunk == 0);
+	CHECK(worktab_withdraw(&wt, s, d) == 1);
+	CHECK(worktab_run(&wt, &cl) == WORKTAB_TASK_ENDED);
+	CHECK(d->finished == 0);
+	CHECK(worktab_run(&wt, &c0) == (WORKTAB_TASK_ENDED | WORKTAB_JOB_ENDED));
+	CHECK(d->finished == 1 && !d->all_ran && tjob_sum(d) == 1 + 2);
 	tjob_free(a);
 	tjob_free(b);
 	tjob_free(c);
+	tjob_free(d);
 }
 
 /* ---- The stress. ---- */
@@ -205,11 +283,12 @@ static void *consumer(void *arg)
 			sched_yield();
 			continue;
 		}
-		race_window();                  /* claimed, not yet run */
-		while (cl.first < cl.end) {
-			worktab_step(&wt, &cl);
+		int r;
+		do {
+			race_window();          /* claimed, not yet run */
+			r = worktab_run(&wt, &cl);
 			chunks_run[my_core]++;
-		}
+		} while (r & WORKTAB_MORE);
 	}
 	return NULL;
 }
@@ -272,7 +351,7 @@ static void stress(enum worktab_policy policy)
 		if (nlive && rand_r(&seed) % 128 == 0) {
 			struct tjob *j = live[rand_r(&seed) % nlive];
 			if (!__atomic_load_n(&j->finished, __ATOMIC_ACQUIRE) && !j->withdrawn) {
-				j->withdrawn = worktab_withdraw(&wt, j->slot);
+				j->withdrawn = worktab_withdraw(&wt, j->slot, j);
 				if (j->withdrawn)
 					cancelled++;
 				else
