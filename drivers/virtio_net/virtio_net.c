@@ -8,7 +8,8 @@
  *
  * The device is not trusted: a capability window too short for the
  * registers the driver uses, or a queue notify register outside its
- * window, has the device refused at probe. */
+ * window, has the device refused at probe; a used entry, index or length
+ * that cannot be true is counted (stats.dev_*) and dropped (virtq.c). */
 #include "virtio_net.h"
 
 #include <stdlib.h>
@@ -214,13 +215,25 @@ static void kick(struct vnet *v, int qi)
 		*v->qnotify[qi] = (uint16_t)qi;
 }
 
+/* The queues count the used entries they refused; the stats show the
+ * device's total. */
+static void count_lies(struct vnet *v)
+{
+	const struct virtq_lies *rx = &v->q[RXQ].lies, *tx = &v->q[TXQ].lies;
+	v->nd.stats.dev_bad_id = rx->bad_id + tx->bad_id;
+	v->nd.stats.dev_dup_id = rx->dup_id + tx->dup_id;
+	v->nd.stats.dev_bad_idx = rx->bad_idx + tx->bad_idx;
+}
+
+/* A TX used length is not read: the device writes nothing into a TX
+ * buffer, so there is nothing to check it against. */
 static void reclaim_tx(struct vnet *v)
 {
 	uint16_t id;
 	uint32_t len;
 	while (virtq_get(&v->q[TXQ], &id, &len))
-		if (id < v->q[TXQ].size)
-			virtq_free(&v->q[TXQ], id);
+		virtq_free(&v->q[TXQ], id);
+	count_lies(v);
 }
 
 static int vnet_xmit(struct netdev *nd, const struct netdev_seg *segs, int nsegs)
@@ -273,11 +286,10 @@ static int vnet_rx_poll(struct netdev *nd, netdev_rx_fn rx, void *ctx, int budge
 	uint16_t id;
 	uint32_t len;
 	while (n < budget && virtq_get(q, &id, &len)) {
-		if (id >= q->size)
-			continue;
 		n++;
 		uint8_t *buf = v->bufs[RXQ] + (size_t)id * BUF_SIZE;
 		if (len <= NET_HDR_SIZE || len > BUF_SIZE) {
+			nd->stats.dev_bad_len++;
 			nd->stats.rx_drops++;
 		} else {
 			size_t flen = len - NET_HDR_SIZE;
