@@ -145,6 +145,7 @@ unit_src_cmdline := kernel/cmdline.c kernel/parse.c
 unit_src_heap := kernel/heap.c
 unit_src_fmt := kernel/fmt.c
 unit_src_virtq := drivers/virtio_net/virtq.c
+unit_src_vcap := drivers/virtio_net/vcap.c
 unit_src_ipcfg := lwip_port/ipcfg.c kernel/parse.c
 unit_src_primes := appliance/jobs/primes.c
 unit_src_request := appliance/udp_compute/request.c appliance/jobs/spec.c kernel/parse.c

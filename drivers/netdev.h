@@ -18,6 +18,14 @@ struct netdev_stats {
 	uint64_t tx_drops;      /* frames refused: too long, or ring full */
 	uint64_t tx_ring_full;  /* times xmit found no free TX buffer */
 	uint64_t irqs;
+	/* Values from the device refused as impossible (a broken or lying
+	 * device), each dropped, never used: */
+	uint64_t dev_bad_id;    /* a completion naming no buffer */
+	uint64_t dev_dup_id;    /* a completion for a buffer the device did not
+				 * hold: returned twice, or before it was given */
+	uint64_t dev_bad_len;   /* a received length with no frame in it, or
+				 * longer than the buffer (counted in rx_drops too) */
+	uint64_t dev_bad_idx;   /* times the completion index ran past the ring */
 };
 
 /* One piece of an outgoing frame. */

@@ -4,7 +4,12 @@
  * default and with disable-legacy=on. RX and TX buffers belong to the
  * driver: received frames are handed up by pointer and recycled, frames
  * to send are copied in. Interrupts go to the BSP by MSI-X, or INTx
- * through the IOAPIC when the device has no MSI-X. */
+ * through the IOAPIC when the device has no MSI-X.
+ *
+ * The device is not trusted: a capability window too short for the
+ * registers the driver uses, or a queue notify register outside its
+ * window, has the device refused at probe; a used entry, index or length
+ * that cannot be true is counted (stats.dev_*) and dropped (virtq.c). */
 #include "virtio_net.h"
 
 #include <stdlib.h>
@@ -18,6 +23,7 @@
 #include "../../kernel/time.h"
 #include "../../kernel/trap.h"
 #include "../../kernel/x86.h"
+#include "vcap.h"
 #include "virtq.h"
 
 #define VIRTIO_VENDOR           0x1af4
@@ -55,7 +61,7 @@
 #define COMMON_Q_NOFF           0x1e
 #define COMMON_Q_DESC           0x20
 #define COMMON_Q_AVAIL          0x28
-#define COMMON_Q_USED           0x30
+#define COMMON_Q_USED           0x30    /* the last field: 8 bytes */
 #define VIRTIO_MSI_NO_VECTOR    0xffff
 
 /* Feature bits (5.1.3, 6) */
@@ -65,10 +71,12 @@
 
 /* virtio_net_config (5.1.4) */
 #define NETCFG_MAC              0
+#define   NETCFG_MAC_SIZE       6
 #define NETCFG_STATUS           6
 #define   NET_S_LINK_UP         1
 
 #define ISR_QUEUE               1
+#define ISR_SIZE                1
 
 #define RXQ                     0
 #define TXQ                     1
@@ -88,6 +96,8 @@ struct vnet {
 	volatile uint8_t *devcfg;
 	volatile uint8_t *notify;
 	uint32_t notify_mult;
+	/* Window lengths, as the capabilities say (checked before use). */
+	uint32_t common_len, isr_len, devcfg_len, notify_len;
 	bool has_status;
 	struct virtq q[2];
 	volatile uint16_t *qnotify[2];
@@ -124,26 +134,47 @@ static bool map_caps(struct vnet *v)
 		volatile uint8_t *p = paging_map_mmio(base + off, len);
 		switch (type) {
 		case VIRTIO_PCI_CAP_COMMON:
-			if (!v->common)
+			if (!v->common) {
 				v->common = p;
+				v->common_len = len;
+			}
 			break;
 		case VIRTIO_PCI_CAP_NOTIFY:
 			if (!v->notify) {
 				v->notify = p;
+				v->notify_len = len;
 				v->notify_mult = pci_read32(&v->pci, (uint8_t)(cap + VCAP_NOTIFY_MULT));
 			}
 			break;
 		case VIRTIO_PCI_CAP_ISR:
-			if (!v->isr)
+			if (!v->isr) {
 				v->isr = p;
+				v->isr_len = len;
+			}
 			break;
 		case VIRTIO_PCI_CAP_DEVICE:
-			if (!v->devcfg)
+			if (!v->devcfg) {
 				v->devcfg = p;
+				v->devcfg_len = len;
+			}
 			break;
 		}
 	}
 	return v->common && v->notify && v->isr && v->devcfg;
+}
+
+/* Each window must hold the registers the driver touches in it (the
+ * notify window is checked per queue, in setup_queue; the status field of
+ * the device window only if it is there, in negotiate). */
+static const char *short_window(const struct vnet *v)
+{
+	if (!vcap_fits(v->common_len, COMMON_Q_USED, sizeof(uint64_t)))
+		return "common";
+	if (!vcap_fits(v->isr_len, 0, ISR_SIZE))
+		return "isr";
+	if (!vcap_fits(v->devcfg_len, NETCFG_MAC, NETCFG_MAC_SIZE))
+		return "device";
+	return NULL;
 }
 
 static bool setup_queue(struct vnet *v, int qi, uint16_t msix)
@@ -167,7 +198,13 @@ static bool setup_queue(struct vnet *v, int qi, uint16_t msix)
 	w64(v->common, COMMON_Q_AVAIL, (uint64_t)v->q[qi].avail);
 	w64(v->common, COMMON_Q_USED, (uint64_t)v->q[qi].used);
 	uint16_t noff = r16(v->common, COMMON_Q_NOFF);
-	v->qnotify[qi] = (volatile uint16_t *)(v->notify + (uint32_t)noff * v->notify_mult);
+	int64_t off = vcap_notify_offset(v->notify_len, v->notify_mult, noff);
+	if (off < 0) {
+		kprintf("vnet: queue %d notify offset %u x %u is past the %u-byte notify "
+			"window: device refused\n", qi, noff, v->notify_mult, v->notify_len);
+		return false;
+	}
+	v->qnotify[qi] = (volatile uint16_t *)(v->notify + off);
 	w16(v->common, COMMON_Q_ENABLE, 1);
 	return true;
 }
@@ -178,13 +215,25 @@ static void kick(struct vnet *v, int qi)
 		*v->qnotify[qi] = (uint16_t)qi;
 }
 
+/* The queues count the used entries they refused; the stats show the
+ * device's total. */
+static void count_lies(struct vnet *v)
+{
+	const struct virtq_lies *rx = &v->q[RXQ].lies, *tx = &v->q[TXQ].lies;
+	v->nd.stats.dev_bad_id = rx->bad_id + tx->bad_id;
+	v->nd.stats.dev_dup_id = rx->dup_id + tx->dup_id;
+	v->nd.stats.dev_bad_idx = rx->bad_idx + tx->bad_idx;
+}
+
+/* A TX used length is not read: the device writes nothing into a TX
+ * buffer, so there is nothing to check it against. */
 static void reclaim_tx(struct vnet *v)
 {
 	uint16_t id;
 	uint32_t len;
 	while (virtq_get(&v->q[TXQ], &id, &len))
-		if (id < v->q[TXQ].size)
-			virtq_free(&v->q[TXQ], id);
+		virtq_free(&v->q[TXQ], id);
+	count_lies(v);
 }
 
 static int vnet_xmit(struct netdev *nd, const struct netdev_seg *segs, int nsegs)
@@ -237,11 +286,10 @@ static int vnet_rx_poll(struct netdev *nd, netdev_rx_fn rx, void *ctx, int budge
 	uint16_t id;
 	uint32_t len;
 	while (n < budget && virtq_get(q, &id, &len)) {
-		if (id >= q->size)
-			continue;
 		n++;
 		uint8_t *buf = v->bufs[RXQ] + (size_t)id * BUF_SIZE;
 		if (len <= NET_HDR_SIZE || len > BUF_SIZE) {
+			nd->stats.dev_bad_len++;
 			nd->stats.rx_drops++;
 		} else {
 			size_t flen = len - NET_HDR_SIZE;
@@ -302,6 +350,8 @@ static bool negotiate(struct vnet *v)
 	if (!(f_hi & (1u << (VIRTIO_F_VERSION_1 - 32))) || !(f_lo & (1u << VIRTIO_NET_F_MAC)))
 		return false;
 	uint32_t want_lo = (1u << VIRTIO_NET_F_MAC) | (f_lo & (1u << VIRTIO_NET_F_STATUS));
+	if (!vcap_fits(v->devcfg_len, NETCFG_STATUS, sizeof(uint16_t)))
+		want_lo &= ~(1u << VIRTIO_NET_F_STATUS);        /* no room for it */
 	v->has_status = want_lo & (1u << VIRTIO_NET_F_STATUS);
 	w32(v->common, COMMON_GFSELECT, 0);
 	w32(v->common, COMMON_GF, want_lo);
@@ -328,6 +378,12 @@ struct netdev *vnet_init(uint32_t irq_apic_id)
 	if (!map_caps(v)) {
 		kprintf("vnet: %02x:%02x.%x has no modern virtio capabilities\n", v->pci.bus,
 			v->pci.slot, v->pci.fn);
+		return NULL;
+	}
+	const char *what = short_window(v);
+	if (what) {
+		kprintf("vnet: %s config window too short for its registers: device refused\n",
+			what);
 		return NULL;
 	}
 	if (!negotiate(v)) {

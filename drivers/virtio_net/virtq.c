@@ -2,13 +2,16 @@
  * descriptor and its avail entry before avail.idx moves, and the driver
  * reads a used entry only after seeing used.idx move; the fences below
  * say so to the compiler (on x86 stores and loads are not reordered with
- * their own kind). */
+ * their own kind).
+ *
+ * What the device writes (used.idx, used entries) is read once and checked
+ * before it is used. A used entry is taken only for a descriptor the device
+ * holds, and only if used.idx showed it after that descriptor's post was
+ * published: an entry the device could not have written honestly (an id
+ * it returns twice, say, before the driver has even published the re-post)
+ * would otherwise have the driver post one buffer twice, and the device
+ * write two frames into it. */
 #include "virtq.h"
-
-/* A free descriptor's .next carries this bit (sizes are at most 256), so
- * an id the device hands back can be checked: one it does not hold is
- * refused, never freed or re-queued twice. */
-#define DESC_FREE 0x8000
 
 static size_t align4(size_t x)
 {
@@ -37,21 +40,29 @@ int virtq_init(struct virtq *q, uint16_t size, void *mem)
 	q->used = (struct virtq_used *)(p + align4(sizeof(struct virtq_desc) * size +
 						   sizeof(struct virtq_avail) +
 						   sizeof(uint16_t) * (size + 1u)));
-	for (uint16_t i = 0; i < size; i++)
-		q->desc[i].next = (uint16_t)((i + 1) | DESC_FREE);
+	for (uint16_t i = 0; i < size; i++) {
+		q->free_next[i] = (uint16_t)(i + 1);    /* the last is never followed */
+		q->owner[i] = VIRTQ_FREE;
+		q->posted_at[i] = 0;
+	}
 	q->free_head = 0;
 	q->num_free = size;
 	q->last_used = 0;
+	q->used_seen = 0;
 	q->avail_shadow = 0;
 	q->unpublished = 0;
+	q->lies = (struct virtq_lies){ 0 };
 	return 0;
 }
 
-static void put_avail(struct virtq *q, uint16_t id)
+/* Each descriptor is queued at most once between publishes (it must be
+ * free or the driver's first), so `queued` cannot overflow. */
+static void queue(struct virtq *q, uint16_t id)
 {
+	q->owner[id] = VIRTQ_QUEUED;
+	q->queued[q->unpublished++] = id;
 	q->avail->ring[q->avail_shadow & (q->size - 1)] = id;
 	q->avail_shadow++;
-	q->unpublished++;
 }
 
 int virtq_add(struct virtq *q, uint64_t addr, uint32_t len, bool device_writes)
@@ -59,26 +70,54 @@ int virtq_add(struct virtq *q, uint64_t addr, uint32_t len, bool device_writes)
 	if (q->num_free == 0)
 		return -1;
 	uint16_t id = q->free_head;
-	q->free_head = q->desc[id].next & ~DESC_FREE;
+	q->free_head = q->free_next[id];
 	q->num_free--;
 	q->desc[id].addr = addr;
 	q->desc[id].len = len;
 	q->desc[id].flags = device_writes ? VIRTQ_DESC_F_WRITE : 0;
 	q->desc[id].next = 0;
-	put_avail(q, id);
+	queue(q, id);
 	return id;
 }
 
 void virtq_readd(struct virtq *q, uint16_t id, uint32_t len)
 {
+	if (id >= q->size || q->owner[id] != VIRTQ_DRIVER)
+		return;
 	q->desc[id].len = len;
-	put_avail(q, id);
+	queue(q, id);
+}
+
+/* Reads used.idx once. An honest device is never more than size entries
+ * ahead of the driver (it returns only what it holds, each once); then
+ * the index, extended to 64 bits, goes to *end and raises used_seen.
+ * False for an index that cannot be true. */
+static bool read_used_idx(struct virtq *q, uint64_t *end)
+{
+	uint16_t idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
+	uint16_t ahead = (uint16_t)(idx - (uint16_t)q->last_used);
+	if (ahead > q->size)
+		return false;
+	*end = q->last_used + ahead;
+	if (*end > q->used_seen)
+		q->used_seen = *end;
+	return true;
 }
 
 bool virtq_publish(struct virtq *q)
 {
 	if (!q->unpublished)
 		return false;
+	/* Stamp the posts with used.idx as read before the device can see
+	 * them: a used entry before that was written without them. (A bad
+	 * index keeps the last good one, which is older: still true.) */
+	uint64_t end;
+	read_used_idx(q, &end);
+	for (uint16_t i = 0; i < q->unpublished; i++) {
+		uint16_t id = q->queued[i];
+		q->posted_at[id] = q->used_seen;
+		q->owner[id] = VIRTQ_DEVICE;
+	}
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	__atomic_store_n(&q->avail->idx, q->avail_shadow, __ATOMIC_RELEASE);
 	q->unpublished = 0;
@@ -89,28 +128,39 @@ bool virtq_publish(struct virtq *q)
 
 bool virtq_get(struct virtq *q, uint16_t *id, uint32_t *len)
 {
-	uint16_t used_idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
-	if (used_idx == q->last_used)
+	uint64_t end;
+	if (!read_used_idx(q, &end)) {
+		q->lies.bad_idx++;
 		return false;
-	const struct virtq_used_elem *e = &q->used->ring[q->last_used & (q->size - 1)];
-	uint32_t got = e->id;
-	*len = e->len;
-	q->last_used++;
-	if (got >= q->size || (q->desc[got].next & DESC_FREE)) {
-		/* A device that hands back an id it never got, or one it gave
-		 * back already (now free): skip it. */
-		*id = 0xffff;
+	}
+	while (q->last_used < end) {
+		const struct virtq_used_elem *e = &q->used->ring[q->last_used & (q->size - 1)];
+		/* Each field read once: the device may rewrite the entry as we go. */
+		uint32_t got = __atomic_load_n(&e->id, __ATOMIC_RELAXED);
+		uint32_t got_len = __atomic_load_n(&e->len, __ATOMIC_RELAXED);
+		uint64_t pos = q->last_used++;
+		if (got >= q->size) {
+			q->lies.bad_id++;
+			continue;
+		}
+		if (q->owner[got] != VIRTQ_DEVICE || pos < q->posted_at[got]) {
+			q->lies.dup_id++;
+			continue;
+		}
+		q->owner[got] = VIRTQ_DRIVER;
+		*id = (uint16_t)got;
+		*len = got_len;
 		return true;
 	}
-	*id = (uint16_t)got;
-	return true;
+	return false;
 }
 
 void virtq_free(struct virtq *q, uint16_t id)
 {
-	if (q->desc[id].next & DESC_FREE)
-		return;         /* free already: counted once */
-	q->desc[id].next = q->free_head | DESC_FREE;
+	if (id >= q->size || q->owner[id] != VIRTQ_DRIVER)
+		return;
+	q->owner[id] = VIRTQ_FREE;
+	q->free_next[id] = q->free_head;
 	q->free_head = id;
 	q->num_free++;
 }

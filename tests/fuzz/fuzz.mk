@@ -21,7 +21,7 @@ fuzz_src_request := appliance/udp_compute/request.c appliance/jobs/spec.c kernel
 fuzz_src_httphead := appliance/http/httpreq.c kernel/parse.c
 fuzz_src_jobreq := appliance/http/jobreq.c appliance/jobs/spec.c kernel/parse.c
 fuzz_src_cmdline := kernel/cmdline.c kernel/parse.c
-fuzz_src_virtq := drivers/virtio_net/virtq.c
+fuzz_src_virtq := drivers/virtio_net/virtq.c drivers/virtio_net/vcap.c
 
 # jobreq.c includes <jsmn.h> (libjsmn-dev); the Makefile's rule for
 # /usr/include/jsmn.h runs tools/deps.sh when it is missing, and so does

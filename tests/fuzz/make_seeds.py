@@ -81,8 +81,18 @@ def u16(v):
     return struct.pack("<H", v)
 
 
-def vq(rx_code, tx_code, *ops):
-    return bytes([rx_code, tx_code]) + b"".join(ops)
+# The notify capability after the two ring sizes: window length u16,
+# multiplier u32, RX and TX queue_notify_off u16 (QEMU's: 4 KiB, 4, 0, 1).
+def notify(cap_len=0x1000, mult=4, noff_rx=0, noff_tx=1):
+    return struct.pack("<HIHH", cap_len, mult, noff_rx, noff_tx)
+
+
+def vq(rx_code, tx_code, *ops, cap=None):
+    return bytes([rx_code, tx_code]) + (cap or notify()) + b"".join(ops)
+
+
+TWICE = 8       # RET's param bit: each used entry written twice
+SCRIBBLE = 1    # POKE's param bit: on the descriptor table and avail ring
 
 
 VIRTQ = [
@@ -90,12 +100,12 @@ VIRTQ = [
     # RX: frames come in and buffers go back, around the ring and more.
     vq(3, 2, *(op(RET, RX, 3) + u16(100) + op(POLL, RX, 7) for _ in range(6))),
     vq(0, 0, *(op(RET, RX, 0) + u16(60) + op(POLL, RX, 0) for _ in range(4))),
-    vq(8, 8, op(RET, RX, 15) + u16(1514) + op(POLL, RX, 15) + op(RET, RX, 15) + u16(5)
+    vq(8, 8, op(RET, RX, 7) + u16(1514) + op(POLL, RX, 15) + op(RET, RX, 7) + u16(5)
        + op(POLL, RX, 15)),
     # TX: send, the device completes, reclaim; and a full TX ring.
     vq(2, 2, *(op(XMIT, TX, 5) + op(RET, TX, 0) + u16(0) + op(RECLAIM) for _ in range(6))),
     vq(2, 1, *(op(XMIT, TX, 1) for _ in range(4)), op(RET, TX, 3) + u16(0), op(XMIT, TX, 2)),
-    vq(4, 4, *(op(XMIT, TX, 15) for _ in range(12)), op(RET, TX, 15) + u16(0), op(RECLAIM),
+    vq(4, 4, *(op(XMIT, TX, 15) for _ in range(12)), op(RET, TX, 7) + u16(0), op(RECLAIM),
        *(op(XMIT, TX, 3) for _ in range(5))),
     # Lies: ids out of range (small and beyond 16 bits), lengths too big or
     # too small, used->idx far ahead, entries written without idx moving.
@@ -114,6 +124,37 @@ VIRTQ = [
     vq(1, 1, op(FLAGS, RX, 1), op(RET, RX, 1) + u16(70), op(POLL, RX, 1), op(FLAGS, TX, 1),
        op(XMIT, TX, 1)),
     vq(9, 17, op(RET, RX, 0) + u16(20), op(POLL, RX, 0)),
+    # Ids returned twice: RX in one batch (the re-post is not published
+    # yet), RX across an rx_poll budget, TX after the first was freed, and
+    # the device replaying its last entries.
+    vq(3, 3, op(RET, RX, TWICE) + u16(100), op(POLL, RX, 7)),
+    vq(3, 3, op(RET, RX, TWICE | 3) + u16(100), op(POLL, RX, 0), op(POLL, RX, 0),
+       op(POLL, RX, 0), op(RET, RX, 3) + u16(90), op(POLL, RX, 15)),
+    vq(2, 2, op(XMIT, TX, 1), op(XMIT, TX, 2), op(RET, TX, TWICE | 1) + u16(0), op(RECLAIM),
+       op(XMIT, TX, 3), op(XMIT, TX, 3)),
+    vq(3, 3, op(RET, RX, 1) + u16(80), op(PUSH, RX, 2), op(POLL, RX, 7), op(PUSH, RX, 3),
+       op(POLL, RX, 7)),
+    vq(2, 2, op(XMIT, TX, 1), op(RET, TX, 0) + u16(0), op(PUSH, TX, 1), op(PUSH, TX, 1),
+       op(RECLAIM), op(XMIT, TX, 1)),
+    # A used index far ahead, then behind, then sane again.
+    vq(2, 2, op(IDX, RX) + u16(9), op(POLL, RX, 3), op(IDX, RX) + u16(0xffff),
+       op(POLL, RX, 3), op(IDX, RX) + u16(0), op(RET, RX, 3) + u16(70), op(POLL, RX, 3)),
+    # Scribbles on the descriptor table and avail ring, then traffic.
+    vq(2, 2, op(XMIT, TX, 1), op(POKE, TX, SCRIBBLE) + b"\x00" + u16(0xffff),
+       op(POKE, TX, SCRIBBLE) + b"\x01" + u16(0x8003), op(RET, TX, 3) + u16(0), op(RECLAIM),
+       *(op(XMIT, TX, 2) for _ in range(5))),
+    vq(2, 2, op(POKE, RX, SCRIBBLE) + b"\x02" + u16(0x8001), op(RET, RX, 3) + u16(70),
+       op(POLL, RX, 3)),
+    # Notify capabilities: the register ending exactly at the window's end
+    # (accepted), one byte past it (refused), an offset that 32 bits would
+    # wrap into the window (refused), multiplier 0, an empty window.
+    vq(2, 2, op(RET, RX, 0) + u16(70), op(POLL, RX, 0), op(XMIT, TX, 1),
+       cap=notify(6, 4, 1, 0)),
+    vq(2, 2, op(POLL, RX, 0), cap=notify(5, 4, 1, 0)),
+    vq(2, 2, op(POLL, RX, 0), cap=notify(0x1000, 0x80000000, 0, 2)),
+    vq(2, 2, op(RET, RX, 0) + u16(70), op(POLL, RX, 0), op(XMIT, TX, 1),
+       cap=notify(2, 0, 0xffff, 7)),
+    vq(2, 2, op(POLL, RX, 0), cap=notify(0, 0, 0, 0)),
 ]
 
 SETS = {"request": REQUEST, "httphead": HEAD, "jobreq": JOB, "cmdline": CMDLINE,
