@@ -45,7 +45,15 @@ all: $(ISO)
 deps:
 	@bash tools/deps.sh
 
-$(LWIP)/src/core/init.c:
+# What the build takes from tools/deps.sh, named as files: lwIP's sources
+# and the Debian packages' files the build runs or includes. On a fresh
+# clone (or machine) the first target that needs one of them runs deps.sh,
+# once for all of them (a grouped target), before anything compiles, also
+# under make -j. Where they all exist nothing runs.
+LWIP_SRC := $(addprefix $(LWIP)/src/,$(LWIP_FILES))
+BUILD_DEPS := $(LWIP_SRC) /usr/include/jsmn.h /usr/bin/grub-mkrescue \
+	/usr/lib/grub/i386-pc/modinfo.sh /usr/bin/xorriso /usr/bin/mformat /usr/bin/clang
+$(BUILD_DEPS) &:
 	@bash tools/deps.sh
 
 $(BUILD)/obj/lwip/%.o: $(LWIP)/src/%.c lwip_port/lwipopts.h lwip_port/arch/cc.h
@@ -57,9 +65,6 @@ $(BUILD)/obj/lwip/%.o: $(LWIP)/src/%.c lwip_port/lwipopts.h lwip_port/arch/cc.h
 $(BUILD)/third_party/jsmn/jsmn.h: /usr/include/jsmn.h
 	@mkdir -p $(dir $@)
 	cp $< $@
-
-/usr/include/jsmn.h:
-	@bash tools/deps.sh
 
 $(BUILD)/obj/%.c.o: %.c | $(LWIP)/src/core/init.c $(BUILD)/third_party/jsmn/jsmn.h
 	@mkdir -p $(dir $@)
@@ -81,7 +86,8 @@ $(ELF): $(KERNEL_OBJ) boot/linker.ld
 	$(CC) $(KLDFLAGS) -o $@ $(KERNEL_OBJ)
 	@size $@
 
-$(ISO): $(ELF) boot/grub.cfg.in
+$(ISO): $(ELF) boot/grub.cfg.in | /usr/bin/grub-mkrescue /usr/lib/grub/i386-pc/modinfo.sh \
+		/usr/bin/xorriso /usr/bin/mformat
 	@mkdir -p $(BUILD)/iso/boot/grub
 	objcopy --strip-debug $(ELF) $(BUILD)/iso/boot/appliance.elf  # less for GRUB to read
 	sed 's|@CMDLINE@|$(CMDLINE)|' boot/grub.cfg.in > $(BUILD)/iso/boot/grub/grub.cfg
