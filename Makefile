@@ -180,7 +180,7 @@ unit: $(UNIT_BINS)
 
 # Host client (tools/primectl.c), with the workload file for its self-check.
 PRIMECTL := $(BUILD)/primectl
-$(PRIMECTL): tools/primectl.c appliance/jobs/primes.c appliance/jobs/primes.h
+$(PRIMECTL): tools/primectl.c appliance/jobs/primes.c appliance/jobs/primes.h | /usr/include/jsmn.h
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC $@"; $(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ tools/primectl.c appliance/jobs/primes.c
 all: $(PRIMECTL)
