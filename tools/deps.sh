@@ -38,7 +38,7 @@ lwip_ok() {     # an unpacked lwIP 2.x tree
 }
 lwip_version() {
 	grep -h 'define LWIP_VERSION_\(MAJOR\|MINOR\|REVISION\)' "$1/src/include/lwip/init.h" |
-		awk '{print $3}' | tr -d 'U' | paste -sd.
+		awk '{print $3}' | tr -d 'U\r' | paste -sd.
 }
 cache=${APPLIANCE_CACHE:-}
 
