@@ -4,6 +4,10 @@
 CPUS    ?= 4
 MEM     ?= 64M
 CMDLINE ?=
+# make run's host ports (127.0.0.1), forwarded to the guest's 5555/udp and
+# 80/tcp; a busy one stops make run before QEMU starts (tools/ports.py).
+UDP_PORT  ?= 5555
+HTTP_PORT ?= 8080
 BUILD   := build
 LWIP    := $(BUILD)/third_party/lwip
 
@@ -95,9 +99,11 @@ $(ISO): $(ELF) boot/grub.cfg.in | /usr/bin/grub-mkrescue /usr/lib/grub/i386-pc/m
 		{ cat $(BUILD)/grub-mkrescue.log; exit 1; }
 	@ls -l $@ | awk '{print "iso: " $$5 " bytes"}'
 
+RUN_PORTS = UDP_PORT=$(UDP_PORT) HTTP_PORT=$(HTTP_PORT)
 run: deps
+	@$(RUN_PORTS) bash tools/run.sh --check-ports
 	@$(MAKE) --no-print-directory $(ISO)
-	@bash tools/run.sh $(CPUS) $(MEM) $(ISO)
+	@$(RUN_PORTS) bash tools/run.sh $(CPUS) $(MEM) $(ISO)
 
 test: deps fleet-deps
 	@$(MAKE) --no-print-directory all $(IMAGE)
