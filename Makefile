@@ -145,6 +145,23 @@ fleet-status:
 fleet-down:
 	@python3 tools/fleet.py down
 
+# make monitor: Debian's Prometheus on 127.0.0.1:MONITOR_PORT, scraping
+# what make run and make fleet announce in build/monitor/targets/
+# (tools/monitor.py; rules in tools/monitor_rules.yml, data in
+# build/monitor/data). make monitor-stop stops it.
+MONITOR_PORT     ?= 9090
+MONITOR_INTERVAL ?= 15s
+.PHONY: monitor monitor-status monitor-stop
+monitor:
+	@bash tools/fleet_deps.sh monitor
+	@python3 tools/monitor.py up --port $(MONITOR_PORT) --interval $(MONITOR_INTERVAL)
+
+monitor-status:
+	@python3 tools/monitor.py status
+
+monitor-stop:
+	@python3 tools/monitor.py down
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # Host unit tests: the pure files, built with the host compiler and the

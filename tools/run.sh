@@ -90,8 +90,7 @@ ready_message() {
 			printf "run:      curl -s -d '{\"limit\":1000000,\"tasks\":8}' '%s/api/jobs?wait=1'\r\n" \
 				"localhost:$http_port"
 			printf 'run:      curl -s localhost:%s/metrics\r\n' "$http_port"
-			printf 'run:      make monitor HTTP_PORT=%s    (Prometheus; make monitor-stop)\r\n' \
-				"$http_port"
+			printf 'run:      make monitor    (Prometheus scraping this appliance; make monitor-stop)\r\n'
 			printf 'run: Ctrl-A X quits QEMU\r\n'
 			return
 		fi
