@@ -4,6 +4,10 @@
 CPUS    ?= 4
 MEM     ?= 64M
 CMDLINE ?=
+# make run's host ports (127.0.0.1), forwarded to the guest's 5555/udp and
+# 80/tcp; a busy one stops make run before QEMU starts (tools/ports.py).
+UDP_PORT  ?= 5555
+HTTP_PORT ?= 8080
 BUILD   := build
 LWIP    := $(BUILD)/third_party/lwip
 
@@ -45,7 +49,15 @@ all: $(ISO)
 deps:
 	@bash tools/deps.sh
 
-$(LWIP)/src/core/init.c:
+# What the build takes from tools/deps.sh, named as files: lwIP's sources
+# and the Debian packages' files the build runs or includes. On a fresh
+# clone (or machine) the first target that needs one of them runs deps.sh,
+# once for all of them (a grouped target), before anything compiles, also
+# under make -j. Where they all exist nothing runs.
+LWIP_SRC := $(addprefix $(LWIP)/src/,$(LWIP_FILES))
+BUILD_DEPS := $(LWIP_SRC) /usr/include/jsmn.h /usr/bin/grub-mkrescue \
+	/usr/lib/grub/i386-pc/modinfo.sh /usr/bin/xorriso /usr/bin/mformat /usr/bin/clang
+$(BUILD_DEPS) &:
 	@bash tools/deps.sh
 
 $(BUILD)/obj/lwip/%.o: $(LWIP)/src/%.c lwip_port/lwipopts.h lwip_port/arch/cc.h
@@ -57,9 +69,6 @@ $(BUILD)/obj/lwip/%.o: $(LWIP)/src/%.c lwip_port/lwipopts.h lwip_port/arch/cc.h
 $(BUILD)/third_party/jsmn/jsmn.h: /usr/include/jsmn.h
 	@mkdir -p $(dir $@)
 	cp $< $@
-
-/usr/include/jsmn.h:
-	@bash tools/deps.sh
 
 $(BUILD)/obj/%.c.o: %.c | $(LWIP)/src/core/init.c $(BUILD)/third_party/jsmn/jsmn.h
 	@mkdir -p $(dir $@)
@@ -81,7 +90,8 @@ $(ELF): $(KERNEL_OBJ) boot/linker.ld
 	$(CC) $(KLDFLAGS) -o $@ $(KERNEL_OBJ)
 	@size $@
 
-$(ISO): $(ELF) boot/grub.cfg.in
+$(ISO): $(ELF) boot/grub.cfg.in | /usr/bin/grub-mkrescue /usr/lib/grub/i386-pc/modinfo.sh \
+		/usr/bin/xorriso /usr/bin/mformat
 	@mkdir -p $(BUILD)/iso/boot/grub
 	objcopy --strip-debug $(ELF) $(BUILD)/iso/boot/appliance.elf  # less for GRUB to read
 	sed 's|@CMDLINE@|$(CMDLINE)|' boot/grub.cfg.in > $(BUILD)/iso/boot/grub/grub.cfg
@@ -89,9 +99,11 @@ $(ISO): $(ELF) boot/grub.cfg.in
 		{ cat $(BUILD)/grub-mkrescue.log; exit 1; }
 	@ls -l $@ | awk '{print "iso: " $$5 " bytes"}'
 
+RUN_PORTS = UDP_PORT=$(UDP_PORT) HTTP_PORT=$(HTTP_PORT)
 run: deps
+	@$(RUN_PORTS) bash tools/run.sh --check-ports
 	@$(MAKE) --no-print-directory $(ISO)
-	@bash tools/run.sh $(CPUS) $(MEM) $(ISO)
+	@$(RUN_PORTS) bash tools/run.sh $(CPUS) $(MEM) $(ISO)
 
 test: deps fleet-deps
 	@$(MAKE) --no-print-directory all $(IMAGE)
@@ -132,6 +144,23 @@ fleet-status:
 
 fleet-down:
 	@python3 tools/fleet.py down
+
+# make monitor: Debian's Prometheus on 127.0.0.1:MONITOR_PORT, scraping
+# what make run and make fleet announce in build/monitor/targets/
+# (tools/monitor.py; rules in tools/monitor_rules.yml, data in
+# build/monitor/data). make monitor-stop stops it.
+MONITOR_PORT     ?= 9090
+MONITOR_INTERVAL ?= 15s
+.PHONY: monitor monitor-status monitor-stop
+monitor:
+	@bash tools/fleet_deps.sh monitor
+	@python3 tools/monitor.py up --port $(MONITOR_PORT) --interval $(MONITOR_INTERVAL)
+
+monitor-status:
+	@python3 tools/monitor.py status
+
+monitor-stop:
+	@python3 tools/monitor.py down
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -175,7 +204,7 @@ unit: $(UNIT_BINS)
 
 # Host client (tools/primectl.c), with the workload file for its self-check.
 PRIMECTL := $(BUILD)/primectl
-$(PRIMECTL): tools/primectl.c appliance/jobs/primes.c appliance/jobs/primes.h
+$(PRIMECTL): tools/primectl.c appliance/jobs/primes.c appliance/jobs/primes.h | /usr/include/jsmn.h
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC $@"; $(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ tools/primectl.c appliance/jobs/primes.c
 all: $(PRIMECTL)

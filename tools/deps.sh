@@ -2,6 +2,11 @@
 # Installs what the build and the tests need on a Debian 12 machine, and
 # unpacks lwIP 2.1.3 from Debian's source package into build/third_party.
 # Idempotent: a second run with everything present does nothing but check.
+#
+# APPLIANCE_CACHE=DIR: a folder shared by several clones. lwIP is copied
+# from DIR/lwip when it holds lwIP 2.x, instead of being fetched again
+# (apt-get source), and a fetched lwIP is copied there for the next clone.
+# The copy is the clone's own: nothing in DIR is changed or linked to.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,10 +28,19 @@ command -v npm >/dev/null || pkgs+=(npm)
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
-		echo "deps: missing $*; run as root (or install them) first" >&2
+		echo "deps: missing $*: run \`sudo make deps\` once (it runs tools/deps.sh as root)" >&2
 		exit 1
 	fi
 }
+
+lwip_ok() {     # an unpacked lwIP 2.x tree
+	[ -f "$1/src/core/init.c" ] && grep -q 'LWIP_VERSION_MAJOR *2' "$1/src/include/lwip/init.h"
+}
+lwip_version() {
+	grep -h 'define LWIP_VERSION_\(MAJOR\|MINOR\|REVISION\)' "$1/src/include/lwip/init.h" |
+		awk '{print $3}' | tr -d 'U\r' | paste -sd.
+}
+cache=${APPLIANCE_CACHE:-}
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -42,6 +56,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# lwIP: a copy of APPLIANCE_CACHE's, when it has one.
+if [ ! -f "$third/lwip/src/core/init.c" ] && [ -n "$cache" ] && lwip_ok "$cache/lwip"; then
+	mkdir -p "$third"
+	rm -rf "$third/lwip.tmp" && cp -a "$cache/lwip" "$third/lwip.tmp"
+	rm -rf "$third/lwip" && mv "$third/lwip.tmp" "$third/lwip"
+	echo "deps: lwIP $(lwip_version "$third/lwip") copied from APPLIANCE_CACHE ($cache/lwip)"
+fi
 # lwIP from Debian's source package. apt-get source needs a deb-src entry;
 # add one for the mirror the machine already uses when there is none.
 if [ ! -f "$third/lwip/src/core/init.c" ]; then
@@ -68,8 +89,14 @@ SRC
 		apt-get source lwip)
 	dir=$(find "$third/src" -maxdepth 1 -type d -name 'lwip-*' | head -n1)
 	[ -f "$dir/src/core/init.c" ] || { echo "deps: lwip source not unpacked" >&2; exit 1; }
-	grep -q 'LWIP_VERSION_MAJOR *2' "$dir/src/include/lwip/init.h"
+	lwip_ok "$dir" || { echo "deps: $dir is not lwIP 2.x" >&2; exit 1; }
 	rm -rf "$third/lwip" && mv "$dir" "$third/lwip" && rm -rf "$third/src"
-	echo "deps: lwIP $(grep -h 'define LWIP_VERSION_\(MAJOR\|MINOR\|REVISION\)' \
-		"$third/lwip/src/include/lwip/init.h" | awk '{print $3}' | tr -d 'U' | paste -sd.) ready"
+	echo "deps: lwIP $(lwip_version "$third/lwip") ready"
+	if [ -n "$cache" ] && ! lwip_ok "$cache/lwip" &&
+	   [ "$(realpath -m "$cache")" != "$(realpath -m "$third")" ]; then
+		mkdir -p "$cache" && rm -rf "$cache/lwip.tmp" &&
+			cp -a "$third/lwip" "$cache/lwip.tmp" && rm -rf "$cache/lwip" &&
+			mv "$cache/lwip.tmp" "$cache/lwip" &&
+			echo "deps: lwIP kept in APPLIANCE_CACHE ($cache/lwip) for other clones"
+	fi
 fi

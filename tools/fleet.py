@@ -7,6 +7,7 @@
               [--disk build/appliance.qcow2] [--cmdline "..."] [--timeout 180]
               [--replace]
   fleet.py status [--name appliance-fleet]
+  fleet.py replace --member I [--name appliance-fleet] [--timeout 180]
   fleet.py down   [--name appliance-fleet]
   fleet.py xml    [--n 1 ...]          print member 1's domain XML and exit
 
@@ -17,10 +18,17 @@ with -smp CPUS, virtio-net on QEMU's user networking and host ports
 waits until each answers UDP; then writes an nginx configuration and
 starts Debian's nginx balancing front UDP and HTTP ports over them. All
 it makes lives in build/fleet/<name>/ (domain XMLs, console logs, the
-nginx configuration, its pid and logs, fleet.json). down destroys and
+nginx configuration, its pid and logs, fleet.json). replace destroys
+member I (1..N) if it still runs and boots a new one from the same domain
+XML, on the same ports, so nginx needs no change. down destroys and
 undefines the domains, stops that nginx, stops the libvirt daemons this
 command started once no domain is left, and checks that no port of the
 fleet is still in use. Only 127.0.0.1 is used.
+
+make monitor's Prometheus finds the members in
+build/monitor/targets/fleet-NAME.json (file_sd: each member's HTTP port,
+labels appliance=<domain> and fleet=NAME), which up writes as it defines
+each member, replace rewrites and down removes.
 
 Domains boot the kernel directly (libvirt <kernel> + <cmdline>: QEMU's
 multiboot-1 loader; the image carries that header), or the GRUB disk
@@ -63,6 +71,30 @@ def state_dir(name):
 
 def state_file(name):
     return os.path.join(state_dir(name), "fleet.json")
+
+
+def targets_file(name):
+    """The fleet's members for make monitor (tools/monitor.py)."""
+    return os.path.join(TOP, "build", "monitor", "targets", "fleet-%s.json" % name)
+
+
+def write_targets(st):
+    """Every member defined now, as Prometheus file_sd target groups;
+    written whole and renamed into place, so Prometheus never reads half
+    a file."""
+    groups = [dict(targets=["127.0.0.1:%d" % m["http"]],
+                   labels=dict(appliance=m["domain"], fleet=st["name"], source="make fleet"))
+              for m in st["members"] if m.get("defined")]
+    path = targets_file(st["name"])
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(groups, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
+def remove_targets(name):
+    if os.path.exists(targets_file(name)):
+        os.unlink(targets_file(name))
 
 
 def virsh(*args, check=True, timeout=60):
@@ -401,7 +433,7 @@ def cmd_up(a):
 
     os.makedirs(d, exist_ok=True)
     st = dict(name=a.name, members=members, front_udp=a.front_udp, front_http=a.front_http,
-              cpus=a.cpus, mem=mem, started_daemons=[], dir=d)
+              cpus=a.cpus, mem=mem, started_daemons=[], dir=d, disk=a.disk)
     # written first, so that a failed up can be taken down
     with open(state_file(a.name), "w") as f:
         json.dump(st, f, indent=1)
@@ -437,35 +469,16 @@ def cmd_up(a):
         kernel = os.path.join(d, "appliance.elf")
         shutil.copyfile(kernel_src, kernel)
     for m in members:
-        disk = None
-        if a.disk:
-            disk = os.path.join(d, m["domain"] + ".qcow2")
-            subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
-                            os.path.abspath(a.disk), disk], check=True, timeout=60)
+        disk = overlay(st, m)
         console = os.path.join(d, m["domain"] + ".console.log")
         xml = domain_xml(m["domain"], a.cpus, mem, kvm, m["udp"], m["http"], console,
                          kernel=kernel, cmdline=a.cmdline, disk=disk)
-        path = os.path.join(d, m["domain"] + ".xml")
-        with open(path, "w") as f:
+        with open(os.path.join(d, m["domain"] + ".xml"), "w") as f:
             f.write(xml)
-        virsh("define", path)
-        m["defined"] = True
-        save(st)
-        virsh("start", m["domain"])
-        log("started %s: udp 127.0.0.1:%d, http 127.0.0.1:%d, console %s"
-            % (m["domain"], m["udp"], m["http"], console))
+        start_member(st, m)
     deadline = time.monotonic() + a.timeout
     for m in members:
-        while udp_answers(m["udp"]) is None:
-            if time.monotonic() > deadline:
-                raise FleetError("%s never answered UDP on %d within %d s; console %s"
-                                 % (m["domain"], m["udp"], a.timeout,
-                                    os.path.join(d, m["domain"] + ".console.log")))
-            if virsh("domstate", m["domain"], check=False).stdout.strip() != "running":
-                raise FleetError("%s stopped; console %s" % (m["domain"], os.path.join(
-                    d, m["domain"] + ".console.log")))
-            time.sleep(0.2)
-        log("%s answers UDP" % m["domain"])
+        wait_member(st, m, deadline, a.timeout)
 
     os.makedirs(os.path.join(d, "nginx-tmp"), exist_ok=True)
     conf = os.path.join(d, "nginx.conf")
@@ -488,6 +501,87 @@ def cmd_up(a):
         % (st["nginx_pid"], a.front_udp, a.front_http, len(members)))
     log("try: curl -s -d '{\"limit\":1000000,\"tasks\":%d}' 'localhost:%d/api/jobs?wait=1'"
         % (len(members), a.front_http))
+    return 0
+
+
+def overlay(st, m):
+    """A fresh qcow2 overlay over the fleet's disk for member m, or None
+    when the fleet boots the kernel."""
+    if not st.get("disk"):
+        return None
+    disk = os.path.join(st["dir"], m["domain"] + ".qcow2")
+    if os.path.exists(disk):
+        os.unlink(disk)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+                    st["disk"], disk], check=True, timeout=60)
+    return disk
+
+
+def start_member(st, m):
+    """Defines and starts m from its domain XML in the fleet's folder."""
+    virsh("define", os.path.join(st["dir"], m["domain"] + ".xml"))
+    m["defined"] = True
+    save(st)
+    write_targets(st)
+    virsh("start", m["domain"])
+    log("started %s: udp 127.0.0.1:%d, http 127.0.0.1:%d, console %s"
+        % (m["domain"], m["udp"], m["http"],
+           os.path.join(st["dir"], m["domain"] + ".console.log")))
+
+
+def wait_member(st, m, deadline, timeout):
+    console = os.path.join(st["dir"], m["domain"] + ".console.log")
+    while udp_answers(m["udp"]) is None:
+        if time.monotonic() > deadline:
+            raise FleetError("%s never answered UDP on %d within %d s; console %s"
+                             % (m["domain"], m["udp"], timeout, console))
+        if virsh("domstate", m["domain"], check=False).stdout.strip() != "running":
+            raise FleetError("%s stopped; console %s" % (m["domain"], console))
+        time.sleep(0.2)
+    log("%s answers UDP" % m["domain"])
+
+
+def destroy_member(m):
+    """Destroys (if running) and undefines m's domain; waits for its QEMU
+    to go, so that its ports are free again."""
+    pid = qemu_pid(m["domain"])
+    virsh("destroy", m["domain"], check=False)
+    r = virsh("undefine", m["domain"], check=False)
+    if pid:
+        deadline = time.monotonic() + 10
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    return r
+
+
+def cmd_replace(a):
+    st = load(a.name)
+    if not st:
+        raise FleetError("%s is not up (no %s)" % (a.name, state_file(a.name)))
+    if not 1 <= a.member <= len(st["members"]):
+        raise FleetError("--member takes 1..%d" % len(st["members"]))
+    m = st["members"][a.member - 1]
+    st["started_daemons"] = st.get("started_daemons", []) + ensure_daemons()
+    save(st)
+    if virsh("domstate", m["domain"], check=False).returncode == 0:
+        log("replacing %s (%s)" % (m["domain"], virsh("domstate", m["domain"]).stdout.strip()))
+        r = destroy_member(m)
+        if r.returncode != 0:
+            raise FleetError("undefine %s: %s" % (m["domain"], r.stderr.strip()))
+    m["defined"] = False
+    save(st)
+    write_targets(st)
+    busy = [p for p, kind in ((m["udp"], socket.SOCK_DGRAM), (m["http"], socket.SOCK_STREAM))
+            if not port_free(p, kind)]
+    if busy:
+        raise FleetError("the member's ports are held by something else: %s"
+                         % ", ".join(map(str, busy)))
+    overlay(st, m)
+    t0 = time.monotonic()
+    start_member(st, m)
+    wait_member(st, m, t0 + a.timeout, a.timeout)
+    log("%s replaced in %.1f s; nginx balances over it again once its fail_timeout "
+        "(10 s) has passed" % (m["domain"], time.monotonic() - t0))
     return 0
 
 
@@ -557,15 +651,9 @@ def cmd_down(a):
             if not m.get("defined") or \
                     virsh("domstate", m["domain"], check=False).returncode != 0:
                 continue
-            pid = qemu_pid(m["domain"])
-            virsh("destroy", m["domain"], check=False)
-            r = virsh("undefine", m["domain"], check=False)
+            r = destroy_member(m)
             if r.returncode != 0:
                 problems.append("undefine %s: %s" % (m["domain"], r.stderr.strip()))
-            elif pid:
-                deadline = time.monotonic() + 10
-                while pid_alive(pid) and time.monotonic() < deadline:
-                    time.sleep(0.1)
             log("%s destroyed and undefined" % m["domain"])
         left = virsh("list", "--all", "--name", check=False).stdout.split()
         for name, pid in st.get("started_daemons", []):
@@ -579,6 +667,7 @@ def cmd_down(a):
         disk = os.path.join(d, m["domain"] + ".qcow2")
         if os.path.exists(disk):
             os.unlink(disk)
+    remove_targets(a.name)
     if problems:
         for p in problems:
             log("down: " + p)
@@ -608,7 +697,7 @@ def cmd_xml(a):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["up", "status", "down", "xml"])
+    ap.add_argument("command", choices=["up", "status", "replace", "down", "xml"])
     ap.add_argument("--name", default="appliance-fleet",
                     help="domain prefix and state folder build/fleet/NAME")
     ap.add_argument("--n", type=int, default=3)
@@ -621,6 +710,7 @@ def main():
     ap.add_argument("--disk", help="boot this GRUB qcow2 (make image) instead of the kernel")
     ap.add_argument("--cmdline", default="", help="kernel command line (direct kernel boot)")
     ap.add_argument("--timeout", type=int, default=180, help="seconds for all to answer UDP")
+    ap.add_argument("--member", type=int, help="replace: which member, 1..N")
     ap.add_argument("--replace", action="store_true",
                     help="up: destroy and undefine domains of these names left from before")
     a = ap.parse_args()
@@ -630,7 +720,10 @@ def main():
             ap.error("--cmdline is for direct kernel boot; a disk's command line is in its "
                      "grub.cfg (tools/mkdisk.py --set-cmdline)")
     try:
-        return dict(up=cmd_up, status=cmd_status, down=cmd_down, xml=cmd_xml)[a.command](a)
+        if a.command == "replace" and a.member is None:
+            ap.error("replace needs --member I")
+        return dict(up=cmd_up, status=cmd_status, replace=cmd_replace, down=cmd_down,
+                    xml=cmd_xml)[a.command](a)
     except (FleetError, subprocess.SubprocessError, OSError) as e:
         print("fleet: %s" % e, file=sys.stderr)
         if a.command == "up" and os.path.exists(state_file(a.name)):

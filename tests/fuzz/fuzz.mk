@@ -23,16 +23,12 @@ fuzz_src_jobreq := appliance/http/jobreq.c appliance/jobs/spec.c kernel/parse.c
 fuzz_src_cmdline := kernel/cmdline.c kernel/parse.c
 fuzz_src_virtq := drivers/virtio_net/virtq.c drivers/virtio_net/vcap.c
 
-# jobreq.c includes <jsmn.h> (libjsmn-dev); the Makefile's rule for
-# /usr/include/jsmn.h runs tools/deps.sh when it is missing, and so does
-# the one for clang.
+# jobreq.c includes <jsmn.h> (libjsmn-dev); the Makefile's grouped rule
+# for what tools/deps.sh provides runs it when either is missing.
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $$(fuzz_src_$$*) \
 		| /usr/include/jsmn.h /usr/bin/clang
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC $@"; $(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(fuzz_src_$*)
-
-/usr/bin/clang:
-	@bash tools/deps.sh
 
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BINS)

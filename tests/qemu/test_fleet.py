@@ -5,6 +5,12 @@ right, spreads them over every member (their /api/status counters), routes
 around a member destroyed mid-run while the clients' retries complete, and
 `down` leaves no domain, no nginx and no port in use.
 
+Watched by make monitor's Prometheus (tools/monitor.py, issue 19): every
+member is a target and up through the file_sd file fleet.py writes; the
+destroyed member's target goes down, `fleet.py replace` brings it back up
+on the same ports, the fleet's recording rules give one series for the
+fleet, and after `down` the fleet's targets are gone.
+
 The fleet uses its own name, member ports and front ports, so it never
 meets make fleet's (5555/8080) or the other tests' QEMUs."""
 
@@ -20,6 +26,7 @@ import time
 import urllib.error
 import urllib.request
 
+import prom
 from net import free_port, user_net, wait_udp_ready
 from vm import ELF, TOP, Vm
 
@@ -160,8 +167,13 @@ def test_fleet_behind_nginx():
     ports = _ports()
     state = os.path.join(TOP, "build", "fleet", NAME, "fleet.json")
     conf = os.path.join(TOP, "build", "fleet", NAME, "nginx.conf")
+    targets = os.path.join(TOP, "build", "monitor", "targets", "fleet-%s.json" % NAME)
     if os.path.exists(state):
         _fleet("down")              # a run that died before its finally
+    prom.need_promtool()
+    tmp = tempfile.TemporaryDirectory(prefix="fleet-monitor-")
+    mon = prom.Monitor(os.path.join(tmp.name, "monitor"), free_port(socket.SOCK_STREAM))
+    mon.__enter__()
     try:
         t0 = time.monotonic()
         r = _fleet("up", "--n", str(N), "--cpus", "1",
@@ -180,6 +192,15 @@ def test_fleet_behind_nginx():
             assert "<vcpu placement='static'>1</vcpu>" in xml, xml
             assert "hostfwd=udp:127.0.0.1:%d-:5555" % m["udp"] in xml
         fu, fh = ports["front_udp"], ports["front_http"]
+
+        # every member a target of make monitor's Prometheus, and up
+        with open(targets) as f:
+            groups = json.load(f)
+        assert sorted(g["labels"]["appliance"] for g in groups) == sorted(names), groups
+        member_inst = {"127.0.0.1:%d" % m["http"]: m["domain"] for m in st["members"]}
+        fleet_sel = {"fleet": NAME}
+        mon.wait("%d fleet targets up" % N,
+                 lambda: mon.targets_up(fleet_sel) == {i: "up" for i in member_inst})
 
         # every job through nginx answered right, and on every member
         before = _accepted(st)
@@ -233,6 +254,24 @@ def test_fleet_behind_nginx():
         alive = [m for m in st["members"] if m is not victim]
         assert all(a > 0 for a in _accepted(dict(members=alive)))
 
+        # Prometheus: the destroyed member is down, the rest up; replaced,
+        # it is up again on its ports; the fleet's rules have one series
+        vinst = "127.0.0.1:%d" % victim["http"]
+        mon.wait("%s down" % vinst, lambda: mon.targets_up(fleet_sel).get(vinst) == "down")
+        assert sum(h == "up" for h in mon.targets_up(fleet_sel).values()) == N - 1
+        r = _fleet("replace", "--member", "2", "--timeout", "300")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert _udp_job(victim["udp"], 100000, 1) == PI[100000]
+        mon.wait("%s up again" % vinst, lambda: mon.targets_up(fleet_sel).get(vinst) == "up")
+        mon.wait("fleet:members_up:sum == %d" % N,
+                 lambda: [v for _, v in mon.query('fleet:members_up:sum{fleet="%s"}' % NAME)
+                          if v == N])
+        util = mon.wait("one fleet:busy:ratio_rate1m series",
+                        lambda: mon.query('fleet:busy:ratio_rate1m{fleet="%s"}' % NAME))
+        assert len(util) == 1 and 0 <= util[0][1] <= 1.05, util
+        per_core = mon.query('appliance_core:busy:rate1m{fleet="%s"}' % NAME)
+        assert sorted(s["appliance"] for s, _ in per_core) == sorted(names), per_core
+
         # down: nothing left
         r = _fleet("down")
         assert r.returncode == 0, r.stdout + r.stderr
@@ -247,9 +286,13 @@ def test_fleet_behind_nginx():
                 and ("LISTEN" in line or "UNCONN" in line)]
         assert not held, held
         assert not os.path.exists(state)
+        assert not os.path.exists(targets), targets
+        mon.wait("the fleet's targets gone", lambda: not mon.targets_up(fleet_sel))
         retried = sum(o.count("retrying") for o in results)
         return "up %.1f s, jobs per member %s, %d client retries after the destroy" % (
             t_up, spread, retried)
     finally:
         if os.path.exists(state):
             _fleet("down")
+        mon.__exit__(None, None, None)
+        tmp.cleanup()
