@@ -17,10 +17,11 @@ GCC_INC := $(shell $(CC) -print-file-name=include)
 KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration \
 	-ffreestanding -fno-builtin -nostdinc -isystem $(GCC_INC) -Ikernel/include \
 	-Ilwip_port -I$(LWIP)/src/include -I$(BUILD)/third_party/jsmn \
-	-fno-stack-protector -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
+	-fstack-protector-strong -mstack-protector-guard=global \
+	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
 	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -m64 -mcmodel=small
 KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,boot/linker.ld -Wl,-z,max-page-size=4096 \
-	-Wl,--build-id=none -Wl,--no-warn-rwx-segments
+	-Wl,--build-id=none
 
 KERNEL_SRC := $(wildcard kernel/*.c) $(wildcard smp/*.c) $(wildcard drivers/*/*.c) \
 	$(wildcard lwip_port/*.c) $(wildcard appliance/*.c) $(wildcard appliance/*/*.c)

@@ -16,7 +16,7 @@
 struct test_config {
 	struct smp_test smp;    /* test_dead_ap=N: core N never gets a SIPI;
 				 * test_late_ap=N: only after its timeout */
-	const char *panic_test; /* panic_test=ud|pf|div|panic, or NULL */
+	const char *panic_test; /* panic_test=ud|pf|...|apsmash (testhooks.c), or NULL */
 	uint16_t udp_echo;      /* test_udp_echo=PORT, 0 none */
 	bool log_jobs;          /* test_log_jobs=1 */
 	int bench_floor;        /* bench_floor=1|2, 0 none */

@@ -12,6 +12,8 @@
 #include "../kernel/kheap.h"
 #include "../kernel/lapic.h"
 #include "../kernel/multiboot.h"
+#include "../kernel/paging.h"
+#include "../kernel/ssp.h"
 #include "../kernel/time.h"
 #include "../kernel/trap.h"
 #include "../kernel/x86.h"
@@ -58,6 +60,7 @@ void kmain(uint32_t magic, uint32_t info)
 
 	console_init();                         /* COM1, so everything after can report */
 	kprintf("\nappliance: booting\n");
+	ssp_init();                             /* stack canary; only kmain holds the old one */
 	trap_init();                            /* IDT: from here a fault reports, never a silent reset */
 	multiboot_parse(magic, info, &bi);      /* command line, RAM, RSDP */
 	cmdline_parse(&cl, bi.cmdline);
@@ -65,6 +68,7 @@ void kmain(uint32_t magic, uint32_t info)
 	kheap_init((void *)bi.heap_base, bi.heap_size);  /* malloc from here on */
 	time_init();                            /* PIT off, PICs masked, TSC calibrated */
 	acpi_init(bi.rsdp);                     /* cores and IOAPIC from the MADT */
+	paging_init();                          /* W^X tables, NX, page 0 unmapped: "mmu: ..." */
 	lapic_init();                           /* x2APIC or xAPIC */
 	cpu_table_init(acpi.apic_ids, acpi.ncpus, lapic_id(), lapic_x2apic());  /* cpus[], GDT */
 	lapic_init_cpu();                       /* BSP's local APIC */

@@ -2,8 +2,10 @@
  * testhooks.h), kept out of the product code paths. */
 #include "testhooks.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../drivers/virtio_net/virtio_net.h"
@@ -25,10 +27,81 @@ static int __attribute__((noinline)) overflow(volatile int depth)
 	return overflow(depth + 1) + pad[0];
 }
 
-static void overflow_chunk(void *owner, uint32_t t, uint64_t c)
+static void fault_stack(void)
+{
+	overflow(0);
+}
+
+static void fault_ud(void)
+{
+	__asm__ volatile("ud2");
+}
+
+static void fault_pf(void)
+{
+	*(volatile uint64_t *)0x7ffffffff000ULL = 1;
+}
+
+static void fault_div(void)
+{
+	volatile uint64_t one = 1, zero = 0;   /* both volatile: 1/x folds to x==1 */
+	kprintf("%lu\n", (unsigned long)(one / zero));
+}
+
+/* panic_test=null: read address 0, through a pointer the compiler cannot
+ * see is NULL (it would put a ud2 in place of a known NULL load). */
+static void fault_null(void)
+{
+	uint64_t *volatile p = NULL;
+	kprintf("%lu\n", (unsigned long)*p);
+}
+
+/* panic_test=nx: call into the heap, where a RET waits: where the heap is
+ * executable this returns silently and the test sees no fault. */
+static void fault_nx(void)
+{
+	uint8_t *code = malloc(64);
+	if (!code)
+		panic("panic_test=nx: no memory");
+	memset(code, 0xc3, 64);                 /* ret */
+	((void (*)(void))(uintptr_t)code)();
+}
+
+/* panic_test=wtext: write a byte of this function's text over itself. */
+static void fault_wtext(void)
+{
+	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)fault_wtext;
+	*p = *p;
+}
+
+/* panic_test=smash: write 48 bytes past a 16-byte array on the stack,
+ * over the canary and the return address: the check before RET must
+ * catch it (without it, RET would jump to 0x4141414141414141). */
+static void __attribute__((noinline)) fault_smash(void)
+{
+	char buf[16];
+	volatile size_t n = sizeof(buf) + 48;
+	memset(buf, 'A', n);
+}
+
+static const struct {
+	const char *name;
+	void (*raise)(void);
+} faults[] = {
+	{ "ud", fault_ud }, { "pf", fault_pf }, { "div", fault_div }, { "stack", fault_stack },
+	{ "null", fault_null }, { "nx", fault_nx }, { "wtext", fault_wtext },
+	{ "smash", fault_smash },
+};
+
+/* panic_test=apKIND: the same on an AP (on its 16 KiB stack), as a
+ * one-chunk job; the BSP only spins, so it never takes the chunk itself. */
+static void (*ap_fault)(void);
+
+static void ap_fault_chunk(void *owner, uint32_t t, uint64_t c)
 {
 	(void)owner, (void)t, (void)c;
-	overflow(0);
+	ap_fault();
+	panic("panic_test: no fault on this core");    /* the BSP only spins */
 }
 
 static void never_finished(void *owner, bool all_ran)
@@ -42,24 +115,22 @@ void testhooks_fault(const struct test_config *t)
 	if (!what)
 		return;
 	kprintf("boot: panic_test=%s requested\n", what);
-	if (!strcmp(what, "ud"))
-		__asm__ volatile("ud2");
-	if (!strcmp(what, "pf"))
-		*(volatile uint64_t *)0x7ffffffff000ULL = 1;
-	if (!strcmp(what, "stack"))
-		overflow(0);
-	if (!strcmp(what, "apstack")) {         /* the same on an AP's 16 KiB stack */
+	bool on_ap = !strncmp(what, "ap", 2);
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		if (strcmp(what + (on_ap ? 2 : 0), faults[i].name))
+			continue;
+		if (!on_ap) {
+			faults[i].raise();
+			break;
+		}
 		static uint64_t counts[2];
 		static const struct work w = { .tasks = 1, .per_task = 1, .task_left = &counts[0],
-					       .task_next = &counts[1], .run = overflow_chunk,
+					       .task_next = &counts[1], .run = ap_fault_chunk,
 					       .finished = never_finished };
+		ap_fault = faults[i].raise;
 		sched_add(&w);
 		for (;;)
 			pause();
-	}
-	if (!strcmp(what, "div")) {
-		volatile uint64_t one = 1, zero = 0;   /* both volatile: 1/x folds to x==1 */
-		kprintf("%lu\n", (unsigned long)(one / zero));
 	}
 	panic("panic_test=%s", what);
 }

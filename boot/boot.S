@@ -1,7 +1,9 @@
 /* boot.S - multiboot2 header and the 32-bit entry GRUB jumps to.
  * Multiboot2 spec 3.1 (header), 3.3 (machine state: protected mode, paging
  * off, EAX = magic, EBX = info). Builds identity page tables for the first
- * 4 GiB with 2 MiB pages, enters long mode and calls kmain(magic, info). */
+ * 4 GiB with 2 MiB pages, enters long mode and calls kmain(magic, info).
+ * These tables are writable and executable everywhere, only to reach C:
+ * kernel/paging.c replaces them with the final W^X tables. */
 
 #define MB2_MAGIC        0xe85250d6
 #define MB2_ARCH_I386    0
@@ -140,14 +142,16 @@ long_entry:
 	hlt
 	jmp 4b
 
+	/* Read-only once paging_init ran: the accessed bits (types 0x9b,
+	 * 0x93) are set here, so the CPU never has to write them. */
 	.section .rodata
 	.balign 16
 	.globl boot_gdt
 boot_gdt:
 	.quad 0                         /* null */
-	.quad 0x00af9a000000ffff        /* 0x08 code, 64-bit */
-	.quad 0x00cf92000000ffff        /* 0x10 data */
-	.quad 0x00cf9a000000ffff        /* 0x18 code, 32-bit (AP trampoline) */
+	.quad 0x00af9b000000ffff        /* 0x08 code, 64-bit */
+	.quad 0x00cf93000000ffff        /* 0x10 data */
+	.quad 0x00cf9b000000ffff        /* 0x18 code, 32-bit (AP trampoline) */
 boot_gdt_end:
 	.globl boot_gdt_ptr
 boot_gdt_ptr:

@@ -1,11 +1,20 @@
 /* trampoline.S - where an application processor starts after INIT-SIPI-SIPI
  * (Intel SDM vol. 3, 8.4.4: real mode at the SIPI vector page). The BSP
- * copies this blob to TRAMPOLINE_BASE and fills the parameter block at its
- * end; the AP climbs to long mode on the BSP's page tables and calls
- * entry(). Code here runs at TRAMPOLINE_BASE, not where it was linked. */
+ * copies this blob to TRAMPOLINE_BASE, makes that page read-only and
+ * executable, and fills the parameter block in the page above it (its own
+ * page, writable and never executable: W^X); the AP climbs to long mode on
+ * the BSP's page tables and calls entry(). Code here runs at
+ * TRAMPOLINE_BASE, not where it was linked. */
 
-#define TRAMPOLINE_BASE  0x8000
-#define ABS(x)           ((x) - trampoline_start + TRAMPOLINE_BASE)
+#define TRAMPOLINE_BASE   0x8000        /* smp.c: the same */
+#define TRAMPOLINE_PARAMS 0x9000        /* smp.c: struct trampoline_params */
+#define ABS(x)            ((x) - trampoline_start + TRAMPOLINE_BASE)
+#define P_CR3             (TRAMPOLINE_PARAMS + 0)
+#define P_ENTRY           (TRAMPOLINE_PARAMS + 8)
+#define P_SLOTS           (TRAMPOLINE_PARAMS + 16)
+#define P_MAX_APIC        (TRAMPOLINE_PARAMS + 24)
+#define P_EFER            (TRAMPOLINE_PARAMS + 32)
+#define P_PARKED          (TRAMPOLINE_PARAMS + 36)
 
 #define CR0_PE           1
 #define CR0_PG           (1 << 31)
@@ -14,7 +23,6 @@
 #define CR0_CD           (1 << 30)
 #define CR4_PAE          (1 << 5)
 #define MSR_EFER         0xc0000080
-#define   EFER_LME       (1 << 8)
 
 	.section .rodata
 	.globl trampoline_start, trampoline_end
@@ -39,11 +47,14 @@ tramp32:
 	movl %cr4, %eax
 	orl $CR4_PAE, %eax
 	movl %eax, %cr4
-	movl ABS(tramp_cr3), %eax
+	movl P_CR3, %eax
 	movl %eax, %cr3
+	/* Long mode, and NX before the first access through tables that
+	 * use bit 63 (without NXE it is reserved: every access would fault,
+	 * with no IDT yet to report it). */
 	movl $MSR_EFER, %ecx
 	rdmsr
-	orl $EFER_LME, %eax
+	orl P_EFER, %eax
 	wrmsr
 	movl %cr0, %eax
 	orl $(CR0_PG | CR0_WP), %eax
@@ -74,9 +85,9 @@ tramp64:
 	cpuid
 	shrl $24, %ebx
 	movl %ebx, %esi
-2:	cmpq ABS(tramp_max_apic), %rsi
+2:	cmpq P_MAX_APIC, %rsi
 	ja park                         /* not a core the BSP knows */
-	movq ABS(tramp_slots), %rbx
+	movq P_SLOTS, %rbx
 	shlq $4, %rsi
 	addq %rsi, %rbx                 /* struct ap_slot { stack_top; cpu; } */
 	movq (%rbx), %rax
@@ -87,37 +98,28 @@ tramp64:
 	jnz park
 	movq %rax, %rsp
 	movq 8(%rbx), %rdi
-	movq ABS(tramp_entry), %rax
+	movq P_ENTRY, %rax
 	xorq %rbp, %rbp
 	call *%rax
 park:
-	lock incl ABS(tramp_parked)
+	lock incl P_PARKED
 3:	cli
 	hlt
 	jmp 3b
 
+	/* The accessed bits (type 0x9b, 0x93) are set already: the CPU sets
+	 * them when it loads a selector, a write this read-only page would
+	 * refuse once paging is on (the far jump to tramp64). */
 	.balign 16
 tramp_gdt:
 	.quad 0
-	.quad 0x00af9a000000ffff
-	.quad 0x00cf92000000ffff
-	.quad 0x00cf9a000000ffff
+	.quad 0x00af9b000000ffff
+	.quad 0x00cf93000000ffff
+	.quad 0x00cf9b000000ffff
 tramp_gdt_end:
 tramp_gdt_ptr:
 	.short tramp_gdt_end - tramp_gdt - 1
 	.long ABS(tramp_gdt)
-
-	/* Parameter block, filled by smp_start_aps (struct trampoline_params):
-	 * the same for every AP; each finds its own stack in the slot table. */
-	.balign 8
-	.globl trampoline_params
-trampoline_params:
-tramp_cr3:      .quad 0
-tramp_entry:    .quad 0
-tramp_slots:    .quad 0
-tramp_max_apic: .quad 0
-tramp_parked:   .long 0
-	.long 0
 trampoline_end:
 
 	.section .note.GNU-stack, "", @progbits

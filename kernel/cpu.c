@@ -62,6 +62,7 @@ static void set_topology(struct cpu *c, uint32_t smt_shift, uint32_t core_shift)
 
 void cpu_init_this(struct cpu *c)
 {
+	paging_check_cpu();             /* NX and WP as on the BSP */
 	c->self = c;
 	wrmsr(MSR_GS_BASE, (uint64_t)c);
 	gdt_init_cpu(c->index, &c->tss, c->ist_stack + sizeof(c->ist_stack));

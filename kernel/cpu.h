@@ -69,7 +69,8 @@ static inline int cpu_index(void)
  * ID 255, the broadcast address, is skipped), the APIC-ID index, the
  * GDT, and the BSP's own struct cpu. Skipped cores are reported. */
 void cpu_table_init(const uint32_t *apic_ids, int n, uint32_t bsp_apic_id, bool x2apic);
-/* Every core, on its way up: GS base, GDT with its TSS, IDT. */
+/* Every core, on its way up: checks NX and WP, GS base, GDT with its
+ * TSS, IDT. */
 void cpu_init_this(struct cpu *c);
 
 #endif

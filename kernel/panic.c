@@ -64,14 +64,15 @@ void panic(const char *fmt, ...)
 	stop_all();
 }
 
-void panic_exception(const char *name, uint64_t vector, uint64_t error, uint64_t rip,
-		     uint64_t rsp, uint64_t cr2)
+void panic_exception(const char *name, const char *cause, uint64_t vector, uint64_t error,
+		     uint64_t rip, uint64_t rsp, uint64_t cr2)
 {
 	if (!claim())
 		panic_halt_here();
-	console_printf_unlocked("\nPANIC: exception %lu (%s) on core %d: error=0x%lx rip=0x%lx "
+	console_printf_unlocked("\nPANIC: exception %lu (%s%s%s) on core %d: error=0x%lx rip=0x%lx "
 				"rsp=0x%lx cr2=0x%lx\n",
-				(unsigned long)vector, name, core_for_report(),
+				(unsigned long)vector, name, cause ? ": " : "", cause ? cause : "",
+				core_for_report(),
 				(unsigned long)error, (unsigned long)rip, (unsigned long)rsp,
 				(unsigned long)cr2);
 	stop_all();

@@ -7,8 +7,10 @@
 #include <stdint.h>
 
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-void panic_exception(const char *name, uint64_t vector, uint64_t error, uint64_t rip,
-		     uint64_t rsp, uint64_t cr2) __attribute__((noreturn));
+/* "PANIC: exception 14 (page fault: NULL dereference) on core 0: ...";
+ * cause may be NULL. */
+void panic_exception(const char *name, const char *cause, uint64_t vector, uint64_t error,
+		     uint64_t rip, uint64_t rsp, uint64_t cr2) __attribute__((noreturn));
 int panic_in_progress(void);
 void panic_halt_here(void) __attribute__((noreturn));
 /* How the report names the core (the per-CPU table registers it). */

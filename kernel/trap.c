@@ -15,6 +15,12 @@
 #define VEC_NMI         2
 #define VEC_DF          8
 #define VEC_MC          18
+#define VEC_PF          14
+#define   PF_P          (1u << 0)       /* the page was present: a rights violation */
+#define   PF_W          (1u << 1)       /* a write */
+#define   PF_RSVD       (1u << 3)       /* a reserved bit was set in an entry */
+#define   PF_ID         (1u << 4)       /* an instruction fetch */
+#define NULL_GUARD_END  4096            /* page 0 is never mapped (paging.c) */
 
 struct idt_entry {
 	uint16_t off_lo;        /* handler bits 0..15 */
@@ -76,20 +82,35 @@ int trap_alloc_vector(void)
 	return next_device_vector++;
 }
 
+/* What a page fault was, from its error code (SDM vol. 3, 4.7) and CR2. */
+static const char *pf_cause(uint64_t err, uint64_t cr2)
+{
+	if (err & PF_RSVD)
+		return "reserved bit set in a page table entry";
+	if (!(err & PF_P) && cr2 < NULL_GUARD_END)
+		return "NULL dereference";
+	if (err & PF_ID)
+		return err & PF_P ? "execute of non-executable memory" : "execute of unmapped memory";
+	if (err & PF_W)
+		return err & PF_P ? "write to read-only memory" : "write to unmapped memory";
+	return err & PF_P ? "read of protected memory" : "read of unmapped memory";
+}
+
 void trap(struct trapframe *tf)
 {
 	if (tf->vector == VEC_NMI && panic_in_progress())
 		panic_halt_here();
 	/* A push into a stack's guard page: #PF, or #DF when the #PF frame
 	 * could not be pushed either (the #DF runs on the IST stack). */
-	if ((tf->vector == 14 || tf->vector == 8) && paging_is_guard(read_cr2()))
+	if ((tf->vector == VEC_PF || tf->vector == VEC_DF) && paging_is_guard(read_cr2()))
 		panic("stack overflow: guard page 0x%lx hit (exception %lu, rip=0x%lx rsp=0x%lx)",
 		      (unsigned long)read_cr2(), (unsigned long)tf->vector, (unsigned long)tf->rip,
 		      (unsigned long)tf->rsp);
 	if (tf->vector < 32) {
+		uint64_t cr2 = tf->vector == VEC_PF ? read_cr2() : 0;
 		panic_exception(exc_names[tf->vector] ? exc_names[tf->vector] : "reserved",
-				tf->vector, tf->error, tf->rip, tf->rsp,
-				tf->vector == 14 ? read_cr2() : 0);
+				tf->vector == VEC_PF ? pf_cause(tf->error, cr2) : NULL,
+				tf->vector, tf->error, tf->rip, tf->rsp, cr2);
 	}
 	if (tf->vector == VEC_SPURIOUS)
 		return;

@@ -3,6 +3,7 @@
 #ifndef KERNEL_X86_H
 #define KERNEL_X86_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 static inline uint8_t inb(uint16_t port)
@@ -83,6 +84,7 @@ static inline uint64_t read_rflags(void)
 }
 
 #define RFLAGS_IF (1u << 9)
+#define CR0_WP    (1u << 16)    /* supervisor writes obey read-only pages */
 
 static inline uint64_t read_cr2(void)
 {
@@ -90,6 +92,15 @@ static inline uint64_t read_cr2(void)
 	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
 	return v;
 }
+
+static inline uint64_t read_cr0(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
 
 static inline uint64_t read_cr3(void)
 {
@@ -116,6 +127,22 @@ static inline void lgdt(void *base, uint16_t size)
 
 static inline void ltr(uint16_t sel) { __asm__ volatile("ltr %0" : : "r"(sel)); }
 
+/* RDSEED and RDRAND: true when the CPU delivered a value (CF=1); false
+ * when its entropy was exhausted for now (SDM vol. 1, 7.3.17). */
+static inline bool rdseed64(uint64_t *v)
+{
+	bool ok;
+	__asm__ volatile("rdseed %0" : "=r"(*v), "=@ccc"(ok));
+	return ok;
+}
+
+static inline bool rdrand64(uint64_t *v)
+{
+	bool ok;
+	__asm__ volatile("rdrand %0" : "=r"(*v), "=@ccc"(ok));
+	return ok;
+}
+
 /* The per-CPU pointer lives at offset 0 of the area GS points to. */
 static inline void *gs_self(void)
 {
@@ -125,6 +152,9 @@ static inline void *gs_self(void)
 }
 
 #define MSR_APIC_BASE     0x1b
+#define MSR_EFER          0xc0000080
+#define   EFER_LME        (1u << 8)     /* long mode */
+#define   EFER_NXE        (1u << 11)    /* the NX bit (63) of paging entries is honoured */
 #define MSR_GS_BASE       0xc0000101
 #define MSR_TSC_DEADLINE  0x6e0
 

@@ -3,6 +3,7 @@
  * self-test. The per-CPU table itself is kernel/cpu.c. */
 #include "smp.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,18 +17,24 @@
 #include "../kernel/x86.h"
 #include "sched.h"
 
-#define TRAMPOLINE_BASE   0x8000        /* SIPI vector 0x08 */
+#define TRAMPOLINE_BASE   0x8000        /* SIPI vector 0x08; trampoline.S: the same */
+#define TRAMPOLINE_PARAMS 0x9000        /* trampoline.S: the same, P_* offsets */
 #define AP_STACK_SIZE     16384
 #define PAGE_SIZE         4096
 
+/* The page above the trampoline's code: the code page is read-only and
+ * executable, this one writable and not (W^X). */
 struct trampoline_params {
 	uint64_t cr3;
 	uint64_t entry;
 	uint64_t slots;         /* struct ap_slot[max_apic + 1] */
 	uint64_t max_apic;
+	uint32_t efer;          /* EFER bits to set: LME, and NXE (paging_efer_bits) */
 	uint32_t parked;        /* APs that found no slot and halted (atomic) */
-	uint32_t pad;
 };
+_Static_assert(offsetof(struct trampoline_params, efer) == 32 &&
+	       offsetof(struct trampoline_params, parked) == 36, "trampoline.S P_EFER, P_PARKED");
+_Static_assert(TRAMPOLINE_PARAMS >= TRAMPOLINE_BASE + PAGE_SIZE, "a page of its own");
 
 /* Where the AP of one APIC ID finds its stack: the trampoline claims
  * stack_top with a LOCK CMPXCHG to 0; the BSP withdraws it the same way
@@ -38,7 +45,7 @@ struct ap_slot {
 };
 _Static_assert(sizeof(struct ap_slot) == 16, "trampoline.S indexes slots by id * 16");
 
-extern char trampoline_start[], trampoline_end[], trampoline_params[];
+extern char trampoline_start[], trampoline_end[];
 
 static struct trampoline_params *tp;
 static int late_parked;                 /* withdrawn, never claimed */
@@ -88,12 +95,16 @@ void smp_start_aps(const struct smp_test *t)
 	struct ap_slot *slots = calloc((size_t)max_apic + 1, sizeof(*slots));
 	kassert(slots);
 	size_t len = (size_t)(trampoline_end - trampoline_start);
+	kassert(len <= PAGE_SIZE);
 	memcpy((void *)TRAMPOLINE_BASE, trampoline_start, len);
-	tp = (void *)(TRAMPOLINE_BASE + (trampoline_params - trampoline_start));
+	memset((void *)(TRAMPOLINE_BASE + len), 0, PAGE_SIZE - len);  /* nothing else executable */
+	paging_protect(TRAMPOLINE_BASE, PAGE_SIZE, PAGING_RX);
+	tp = (void *)TRAMPOLINE_PARAMS;
 	tp->cr3 = read_cr3();
 	tp->entry = (uint64_t)ap_main;
 	tp->slots = (uint64_t)slots;
 	tp->max_apic = max_apic;
+	tp->efer = paging_efer_bits();
 	tp->parked = 0;
 
 	int expect = 1;
