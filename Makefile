@@ -146,6 +146,7 @@ unit_src_heap := kernel/heap.c
 unit_src_fmt := kernel/fmt.c
 unit_src_virtq := drivers/virtio_net/virtq.c
 unit_src_ipcfg := lwip_port/ipcfg.c kernel/parse.c
+unit_src_siphash := lwip_port/siphash.c
 unit_src_primes := appliance/jobs/primes.c
 unit_src_request := appliance/udp_compute/request.c appliance/jobs/spec.c kernel/parse.c
 unit_src_jobs := appliance/jobs/jobs.c appliance/jobs/spec.c appliance/jobs/primes.c
