@@ -65,6 +65,23 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b, 
 	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(sub));
 }
 
+/* RDRAND / RDSEED (Intel SDM vol. 1, 7.3.17): a random 64-bit value in
+ * *v, and 1, or 0 when the generator had none ready (CF clear). Only where
+ * CPUID says the instruction exists (kernel/entropy.c checks). */
+static inline int rdrand64(uint64_t *v)
+{
+	uint8_t ok;
+	__asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok) : : "cc");
+	return ok;
+}
+
+static inline int rdseed64(uint64_t *v)
+{
+	uint8_t ok;
+	__asm__ volatile("rdseed %0; setc %1" : "=r"(*v), "=qm"(ok) : : "cc");
+	return ok;
+}
+
 static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void sti(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
