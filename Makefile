@@ -48,7 +48,7 @@ deps:
 $(LWIP)/src/core/init.c:
 	@bash tools/deps.sh
 
-$(BUILD)/obj/lwip/%.o: $(LWIP)/src/%.c lwip_port/lwipopts.h lwip_port/arch/cc.h
+$(BUILD)/obj/lwip/%.o: $(LWIP)/src/%.c lwip_port/lwipopts.h lwip_port/arch/cc.h lwip_port/lwip_hooks.h
 	@mkdir -p $(dir $@)
 	@echo "  CC lwip/$*.c"; $(CC) $(KCFLAGS) -w -c $< -o $@
 

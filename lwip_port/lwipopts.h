@@ -10,6 +10,8 @@
 #define LWIP_NETCONN            0
 #define LWIP_TIMERS             1
 #define LWIP_TIMERS_CUSTOM      1       /* lwip_port/timeouts.c: no cyclic timers */
+/* The port's functions behind lwIP's hooks: RFC 6528 ISNs (tcp_isn.c). */
+#define LWIP_HOOK_FILENAME      "lwip_hooks.h"
 
 /* Memory: lwIP's own heap and pools, sized for 64 HTTP connections and a
  * burst of UDP requests; kept small enough for -m 8M. */

@@ -8,6 +8,7 @@
 #include "../kernel/console.h"
 #include "../smp/sched.h"
 #include "ipcfg.h"
+#include "tcp_isn.h"
 #include "timeouts.h"
 #include "lwip/dhcp.h"
 #include "lwip/etharp.h"
@@ -146,6 +147,7 @@ void net_init(struct netdev *nd, const char *ip_option)
 	if (ipcfg_parse(ip_option, &cfg) < 0)
 		kprintf("net: ip=%s is malformed (want dhcp or A.B.C.D/P[,GW]); using dhcp\n",
 			ip_option);
+	tcp_isn_init();         /* the ISN key, before any connection */
 	lwip_init();
 	netif_add(&netif, NULL, NULL, NULL, NULL, netif_setup, ethernet_input);
 	netif_set_default(&netif);
