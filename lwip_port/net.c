@@ -8,6 +8,7 @@
 #include "../kernel/console.h"
 #include "../smp/sched.h"
 #include "ipcfg.h"
+#include "tcp_guard.h"
 #include "tcp_isn.h"
 #include "timeouts.h"
 #include "lwip/dhcp.h"
@@ -196,6 +197,9 @@ void net_stats(struct net_stats *s)
 	s->ip_drops = lwip_stats.ip.drop;
 	s->udp_drops = lwip_stats.udp.drop;
 	s->tcp_drops = lwip_stats.tcp.drop;
+	struct tcp_guard_stats g;
+	tcp_guard_stats(&g);
+	s->tcp_half_open_drops = g.recycled + g.expired + g.refused;
 }
 
 uint32_t net_addr(void)

@@ -8,9 +8,10 @@
  * (500 ms and 60 s) and TCP (250 ms) timers forever, which would wake an
  * idle appliance several times a second. Here each runs only while it has
  * work, decided from the events net.c reports:
- *  - TCP's timer while a connection needs it: in TIME-WAIT or any state
- *    but established, or with data unacknowledged, an ACK owed or a
- *    tcp_poll callback; it stops while every connection is quiet (checked after
+ *  - TCP's timer while a connection needs it: half-open (SYN-RECEIVED, so
+ *    tcp_guard.c can give it up), in TIME-WAIT or any state but
+ *    established, or with data unacknowledged, an ACK owed or a tcp_poll
+ *    callback; it stops while every connection is quiet (checked after
  *    each pass of the BSP loop), so an open idle connection costs no
  *    wake-up.
  *  - ARP's tick for NET_ARP_LINGER_MS after an ARP request went out (a
@@ -42,6 +43,7 @@
 #include "lwip/prot/ip4.h"
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
+#include "tcp_guard.h"
 
 #if !LWIP_TIMERS_CUSTOM
 #error "lwipopts.h must set LWIP_TIMERS_CUSTOM: this file replaces lwIP's timeouts.c"
@@ -159,7 +161,9 @@ static void tcp_timer_reset(void)
  * sent and acknowledged, no ACK owed, nothing out of order or refused by
  * the application, no zero window to probe, and no tcp_poll callback
  * asked for. An open Server-Sent Events stream sits like this between
- * its events; lwIP's timer would still run every 250 ms for it. */
+ * its events; lwIP's timer would still run every 250 ms for it. A
+ * half-open connection is never quiet: its lifetime is counted in the
+ * timer's ticks. */
 static bool tcp_pcb_quiet(const struct tcp_pcb *pcb)
 {
 	return pcb->state == ESTABLISHED && !pcb->unsent && !pcb->unacked &&
@@ -184,6 +188,7 @@ static void tcp_timer(void *arg)
 {
 	(void)arg;
 	tcp_tmr();
+	tcp_guard_expire();
 	tcp_timer_active = tcp_timer_wanted();
 	if (tcp_timer_active)
 		sys_timeout(TCP_TMR_INTERVAL, tcp_timer, NULL);
