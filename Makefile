@@ -61,7 +61,7 @@ BUILD_DEPS := $(LWIP_SRC) /usr/include/jsmn.h /usr/bin/grub-mkrescue \
 $(BUILD_DEPS) &:
 	@bash tools/deps.sh
 
-$(BUILD)/obj/lwip/%.o: $(LWIP)/src/%.c lwip_port/lwipopts.h lwip_port/arch/cc.h
+$(BUILD)/obj/lwip/%.o: $(LWIP)/src/%.c lwip_port/lwipopts.h lwip_port/arch/cc.h lwip_port/lwip_hooks.h
 	@mkdir -p $(dir $@)
 	@echo "  CC lwip/$*.c"; $(CC) $(KCFLAGS) -w -c $< -o $@
 
@@ -177,6 +177,7 @@ unit_src_fmt := kernel/fmt.c
 unit_src_virtq := drivers/virtio_net/virtq.c
 unit_src_vcap := drivers/virtio_net/vcap.c
 unit_src_ipcfg := lwip_port/ipcfg.c kernel/parse.c
+unit_src_siphash := lwip_port/siphash.c
 unit_src_primes := appliance/jobs/primes.c
 unit_src_request := appliance/udp_compute/request.c appliance/jobs/spec.c kernel/parse.c
 unit_src_jobs := appliance/jobs/jobs.c appliance/jobs/spec.c appliance/jobs/primes.c

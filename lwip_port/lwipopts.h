@@ -10,6 +10,9 @@
 #define LWIP_NETCONN            0
 #define LWIP_TIMERS             1
 #define LWIP_TIMERS_CUSTOM      1       /* lwip_port/timeouts.c: no cyclic timers */
+/* The port's functions behind lwIP's hooks: RFC 6528 ISNs (tcp_isn.c),
+ * half-open connections recycled under a SYN flood (tcp_guard.c). */
+#define LWIP_HOOK_FILENAME      "lwip_hooks.h"
 
 /* Memory: lwIP's own heap and pools, sized for 64 HTTP connections and a
  * burst of UDP requests; kept small enough for -m 8M. */
@@ -18,10 +21,11 @@
 #define MEMP_NUM_PBUF           64
 #define MEMP_NUM_UDP_PCB        8
 /* TCP pcbs: http.c's 64 connections (HTTP_MAX_CONNS), up to 32 refused
- * ones being answered 503 (HTTP_MAX_REFUSING), and 32 more for those
- * closing (FIN_WAIT, LAST_ACK) or in TIME-WAIT; when the pool is empty
- * lwIP takes the oldest TIME-WAIT one for a new connection. */
-#define MEMP_NUM_TCP_PCB        128
+ * ones being answered 503 (HTTP_MAX_REFUSING), 32 more for those
+ * closing (FIN_WAIT, LAST_ACK) or in TIME-WAIT, and the half-open ones,
+ * at most the listen backlog (below); when the pool is empty lwIP takes
+ * the oldest TIME-WAIT one for a new connection. */
+#define MEMP_NUM_TCP_PCB        (128 + TCP_DEFAULT_LISTEN_BACKLOG)
 #define MEMP_NUM_TCP_PCB_LISTEN 4
 #define MEMP_NUM_TCP_SEG        256     /* a few unacknowledged segments per connection */
 #define PBUF_POOL_SIZE          96
@@ -60,7 +64,15 @@
 #define TCP_WND                 (8 * TCP_MSS)
 #define TCP_SND_BUF             (8 * TCP_MSS)
 #define TCP_SND_QUEUELEN        (4 * TCP_SND_BUF / TCP_MSS)
-#define TCP_LISTEN_BACKLOG      0       /* http.c caps connections itself */
+/* A listener keeps at most its backlog of connections not yet accepted;
+ * http.c accepts each at once (tcp_listen: this default), so these are
+ * the half-open ones, which a spoofed SYN flood makes. tcp_guard.c
+ * recycles the oldest for each new SYN beyond the backlog and gives them
+ * up after 2-2.5 s: under a flood of R SYNs a second each lasts 32 / R
+ * (160 ms at 200/s), many round trips for a real client to answer its
+ * SYN-ACK. http.c caps the established ones. */
+#define TCP_LISTEN_BACKLOG      1
+#define TCP_DEFAULT_LISTEN_BACKLOG 32
 #define LWIP_TCP_KEEPALIVE      0
 /* TIME-WAIT lasts 2 x TCP_MSL, and TCP's timer ticks 4 times a second as
  * long as one connection is in it: lwIP's 60 s default would keep an idle

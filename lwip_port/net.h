@@ -25,6 +25,9 @@ struct net_stats {
 	uint32_t heap_used, heap_size;
 	/* Packets lwIP dropped, by layer (ARP: also unresolved-queue drops). */
 	uint64_t arp_drops, ip_drops, udp_drops, tcp_drops;
+	/* Half-open TCP connections given up (for a newer SYN, or past their
+	 * lifetime) and SYNs refused: lwip_port/tcp_guard.c. */
+	uint64_t tcp_half_open_drops;
 };
 void net_stats(struct net_stats *s);
 /* The address in use, host order, 0 while none. */

@@ -3,7 +3,10 @@
 layers (README "Architecture"). Reads every #include "..." of the C and
 assembly sources, groups files into modules (a .c and its .h are one
 module), and fails when a module includes one of a higher layer or when
-modules include each other in a cycle.
+modules include each other in a cycle. A port file that defines a
+function lwIP's headers declare (sys_now, sys_timeout, ...) is depended on
+by every module that calls it, though the caller includes only lwIP's
+header: those calls are arrows too.
 
   tools/layers.py            print the graph by layer, exit 1 on a violation
   tools/layers.py --dot      the module graph in Graphviz dot
@@ -29,6 +32,12 @@ SOURCE = re.compile(r"\.(c|h|S)$")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 # Headers of lwIP itself (unpacked at build time): the stack sits with its port.
 LWIP_HEADER = re.compile(r"^(lwip|netif|arch)/|^lwipopts\.h$")
+COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+# A function defined at the start of a line, not static: "u32_t sys_now(void)\n{".
+DEFINITION = re.compile(r"^(?!static\b)[A-Za-z_][\w \t*]*?\b([A-Za-z_]\w*)\s*\([^;{}()]*\)\s*\{",
+                        re.M)
+# A prototype, "u32_t sys_now(void);": declares, does not call.
+PROTOTYPE = re.compile(r"^[A-Za-z_][\w \t*]*?\b[A-Za-z_]\w*\s*\([^;{}()]*\)\s*;", re.M)
 
 
 def layer_of(path):
@@ -52,13 +61,39 @@ def sources():
                     yield os.path.relpath(os.path.join(root, f), TOP)
 
 
-def graph():
-    """module -> set of modules it includes ("<lwip>" for lwIP's headers)."""
+def port_call_edges(texts):
+    """The arrows through lwIP's headers: texts maps module -> {".c": text,
+    ".h": text} (either may be missing). A function a lwip_port module's .c
+    defines and its own .h does not declare is reached through lwIP's (or
+    arch/cc.h's) declaration; a module calling it depends on the definer."""
+    def code(t):
+        return PROTOTYPE.sub(" ", COMMENT.sub(" ", t))
+    defined = {}
+    for mod, t in texts.items():
+        if layer_of(mod) != layer_of("lwip_port/"):
+            continue
+        own = COMMENT.sub(" ", t.get(".h", ""))
+        for name in DEFINITION.findall(COMMENT.sub(" ", t.get(".c", ""))):
+            if not re.search(r"\b%s\s*\(" % name, own):
+                defined[name] = mod
     edges = {}
+    for mod, t in texts.items():
+        body = code("\n".join(t.values()))
+        for name, definer in defined.items():
+            if definer != mod and re.search(r"\b%s\s*\(" % name, body):
+                edges.setdefault(mod, set()).add(definer)
+    return edges
+
+
+def graph():
+    """module -> set of modules it includes ("<lwip>" for lwIP's headers),
+    or calls through lwIP's headers (port_call_edges)."""
+    edges, texts = {}, {}
     for path in sources():
         mod = module_of(path)
         edges.setdefault(mod, set())
         text = open(os.path.join(TOP, path), encoding="utf-8", errors="replace").read()
+        texts.setdefault(mod, {})[os.path.splitext(path)[1]] = text
         for inc in INCLUDE.findall(text):
             target = os.path.normpath(os.path.join(os.path.dirname(path), inc))
             if os.path.exists(os.path.join(TOP, target)):
@@ -69,6 +104,8 @@ def graph():
                 dep = module_of(inc)    # unresolved: reported below
             if dep != mod:
                 edges[mod].add(dep)
+    for mod, deps in port_call_edges(texts).items():
+        edges[mod] |= deps
     return edges
 
 
@@ -144,7 +181,7 @@ def main():
     narrows = sum(len(d) for d in edges.values())
     for p in problems:
         print("LAYERS: " + p)
-    print("layers: %d modules, %d include arrows, %d upward, %d in cycles" % (
+    print("layers: %d modules, %d arrows, %d upward, %d in cycles" % (
         len(edges), narrows, sum(p.startswith("upward") for p in problems),
         sum(p.startswith("cycle") for p in problems)))
     return 1 if problems else 0

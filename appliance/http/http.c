@@ -633,7 +633,7 @@ void http_init(uint16_t port, const struct http_handlers *h)
 		kprintf("http: cannot bind tcp port %u\n", port);
 		return;
 	}
-	pcb = tcp_listen_with_backlog(pcb, 8);
+	pcb = tcp_listen(pcb);         /* backlog: half-open bound, lwipopts.h */
 	tcp_accept(pcb, on_accept);
 	kprintf("http: listening on tcp port %u\n", port);
 }

@@ -86,12 +86,12 @@ void render_status(struct outbuf *o, const struct status_snap *s)
 	out_printf(o, "\"lwip\":{\"pbuf_pool_used\":%u,\"pbuf_pool_size\":%u,"
 		   "\"pbuf_pool_exhausted\":%u,\"tcp_pcbs\":%u,\"tcp_segs\":%u,\"arp_queued\":%u,"
 		   "\"heap_used_bytes\":%u,\"heap_bytes\":%u,\"arp_drops\":%lu,\"ip_drops\":%lu,"
-		   "\"udp_drops\":%lu,\"tcp_drops\":%lu},",
+		   "\"udp_drops\":%lu,\"tcp_drops\":%lu,\"tcp_half_open_drops\":%lu},",
 		   s->net.pbuf_pool_used, s->net.pbuf_pool_size, s->net.pbuf_pool_err,
 		   s->net.tcp_pcbs_used, s->net.tcp_segs_used, s->net.arp_queue_used,
 		   s->net.heap_used, s->net.heap_size, (unsigned long)s->net.arp_drops,
 		   (unsigned long)s->net.ip_drops, (unsigned long)s->net.udp_drops,
-		   (unsigned long)s->net.tcp_drops);
+		   (unsigned long)s->net.tcp_drops, (unsigned long)s->net.tcp_half_open_drops);
 	out_printf(o, "\"http\":{\"open\":%lu,\"refused\":%lu,\"reset\":%lu},",
 		   (unsigned long)s->http.open, (unsigned long)s->http.refused,
 		   (unsigned long)s->http.reset);
@@ -171,6 +171,8 @@ void render_metrics(struct outbuf *o, const struct status_snap *s)
 		{ "appliance_lwip_ip_drops_total", "IP packets dropped.", s->net.ip_drops },
 		{ "appliance_lwip_udp_drops_total", "UDP datagrams dropped.", s->net.udp_drops },
 		{ "appliance_lwip_tcp_drops_total", "TCP segments dropped.", s->net.tcp_drops },
+		{ "appliance_lwip_tcp_half_open_drops_total",
+		  "Half-open TCP connections given up, and SYNs refused.", s->net.tcp_half_open_drops },
 		{ "appliance_http_refused_total", "HTTP connections answered 503: all in use.",
 		  s->http.refused },
 		{ "appliance_http_reset_total", "HTTP connections reset: no room even for a 503.",

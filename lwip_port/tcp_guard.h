@@ -1,0 +1,28 @@
+/* tcp_guard.h - half-open TCP connections under a SYN flood: bounded,
+ * short-lived, and counted. BSP only. */
+#ifndef LWIP_PORT_TCP_GUARD_H
+#define LWIP_PORT_TCP_GUARD_H
+
+#include <stdint.h>
+
+/* A half-open connection (SYN-RECEIVED) is given up after this many of
+ * TCP's slow ticks (TCP_SLOW_INTERVAL, 500 ms) without a segment from its
+ * peer: 2 to 2.5 s, less than the 3 s of lwIP's first SYN-ACK
+ * retransmission, so a spoofed SYN costs one SYN-ACK. lwIP's own limit
+ * (TCP_SYN_RCVD_TIMEOUT, 20 s) is not an option. A real client whose
+ * SYN-ACK was lost sends its SYN again within that time (Linux after 1 s),
+ * which lwIP answers with the SYN-ACK again and which restarts the count. */
+#define TCP_GUARD_SYN_RCVD_TICKS 5
+
+struct tcp_guard_stats {
+	uint64_t recycled;      /* half-open ones given up for a newer SYN */
+	uint64_t expired;       /* half-open ones past TCP_GUARD_SYN_RCVD_TICKS */
+	uint64_t refused;       /* SYNs that found no half-open one to replace */
+};
+
+/* Gives up the half-open connections past their lifetime. On each of
+ * TCP's ticks (timeouts.c), which run while any connection is half-open. */
+void tcp_guard_expire(void);
+void tcp_guard_stats(struct tcp_guard_stats *s);
+
+#endif
