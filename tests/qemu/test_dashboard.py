@@ -381,7 +381,8 @@ def test_dashboard_heatmap_1024_mock():
 def test_dashboard_1core_mock():
     """One core, and a status document without "sched" (an appliance from
     before the policy): singular counts, the busy axis 0..1, no policy
-    card; a job queued behind another on the one core."""
+    card; a job queued behind another on the one core; idle, the page
+    sends no request while its charts move on with time."""
     srv, sim = mock.serve(cores=1, speed=0.25, sched="")     # 4.8 s: time to queue a job
     try:
         busy0 = _mock_busy_s(sim)
@@ -410,6 +411,18 @@ def test_dashboard_1core_mock():
             charted = _check_charts(ch, 1, _mock_busy_s(sim) - busy0, 2,
                                     max(_mock_elapsed(sim, first), _mock_elapsed(sim, second)))
             assert ch["busy"]["ticks"] == ["0", "0.2", "0.4", "0.6", "0.8", "1"], ch["busy"]
+
+            # Idle: no event comes, the page asks nothing (the mock counts
+            # every GET in rx), yet its charts move on with time.
+            with sim.lock:
+                asked = sim.rx
+            time.sleep(4)
+            with sim.lock:
+                asked = sim.rx - asked
+            later = _charts(b)
+            assert asked == 0, "an idle page sent %d requests" % asked
+            assert later["busy"]["points"]["busy"] >= ch["busy"]["points"]["busy"] + 3 and \
+                later["jobs"]["points"]["jobs"] >= ch["jobs"]["points"]["jobs"] + 3, (ch, later)
             b.call("shot", path=os.path.join(SHOTS, "dashboard-mock1.png"), full=True)
             seen = _agreed(b)
             assert seen["states"].get("queued") and seen["states"].get("running"), seen
