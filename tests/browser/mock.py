@@ -6,11 +6,13 @@ with simulated cores. Lets tests/qemu/test_dashboard.py render the page at
 core counts that take QEMU minutes to boot (the 1024-core heat map), and
 lets the page's logic be tried without building the image.
 
-  tests/browser/mock.py [--cores N] [--port P] [--token T] [--speed S]
+  tests/browser/mock.py [--cores N] [--port P] [--token T] [--speed S] [--sched P]
 
 Prints "mock: http://127.0.0.1:<port>/" once it listens. Task times are
-simulated (limit/1e6 * 0.4 s per task at --speed 1); results are real
-(a sieve: fine up to some 10^7)."""
+simulated (limit/1e6 * 0.4 s per task at --speed 1, in chunks of
+CHUNK_S); results are real (a sieve: fine up to some 10^7). The status
+document carries the scheduling policy ("sched", --sched; "" leaves it
+out, as an appliance from before it did) and each core's chunks_done."""
 
 import argparse
 import hashlib
@@ -28,6 +30,7 @@ WEB = os.path.join(TOP, "web")
 sys.path.insert(0, os.path.join(TOP, "tools"))
 from embed_web import TYPES  # noqa: E402 - the content types the image serves
 LIMIT_MAX = 1 << 40
+CHUNK_S = 0.05          # simulated seconds of work a chunk stands for
 
 
 def primes_below(limit, _cache={}):
@@ -47,16 +50,17 @@ def primes_below(limit, _cache={}):
 class Sim:
     """Cores, a task queue and jobs; one lock; changes bump self.version."""
 
-    def __init__(self, ncores, speed):
+    def __init__(self, ncores, speed, sched="share"):
         self.t0 = time.monotonic()
         self.speed = speed
+        self.sched = sched
         self.lock = threading.Condition()
         self.version = 0
         self.events = []            # (seq, name, data) for the streams
         self.seq = 0
         self.cores = [{"id": i, "apic_id": i, "role": "bsp" if i == 0 else "ap",
                        "state": "idle" if i == 0 else "halted", "halts": 1, "wakes": 1 if i else 0,
-                       "tasks_done": 0, "busy_us": 0, "task": None, "end": 0.0, "start": 0.0}
+                       "tasks_done": 0, "chunks_done": 0, "busy_us": 0, "task": None, "end": 0.0, "start": 0.0}
                       for i in range(ncores)]
         self.queue = []             # (job, seconds)
         self.jobs = {}
@@ -64,7 +68,20 @@ class Sim:
         self.count = {"accepted": 0, "done": 0, "cancelled": 0, "rejected": 0, "bad": 0}
         self.rx = self.tx = 0
         self.closed = False
+        self.cut = 0                # streams end when this moves (cut_streams)
         threading.Thread(target=self._run, daemon=True).start()
+
+    def active(self):
+        """Work is under way: the appliance then sends a status event every
+        quarter second, changed or not. Called with the lock held."""
+        return bool(self.queue) or any(c["task"] for c in self.cores)
+
+    def cut_streams(self):
+        """Ends the open event streams (a connection lost); the clients
+        come back to the same appliance."""
+        with self.lock:
+            self.cut += 1
+            self.lock.notify_all()
 
     def now_us(self):
         return int((time.monotonic() - self.t0) * 1e6)
@@ -132,6 +149,7 @@ class Sim:
                     if t and (now >= c["end"] or t[0]["state"] == "cancelled"):
                         c["busy_us"] += int((now - c["start"]) * 1e6)
                         c["tasks_done"] += 1
+                        c["chunks_done"] += max(1, round((now - c["start"]) * self.speed / CHUNK_S))
                         c["task"] = None
                         c["state"] = "idle" if c["role"] == "bsp" else "halted"
                         if c["role"] == "ap":
@@ -174,22 +192,27 @@ class Sim:
         with self.lock:
             running = sum(1 for j in self.jobs.values() if j["state"] in ("queued", "running"))
             n = len(self.cores)
-            return {"uptime_us": self.now_us(),
-                    "cores": [{k: c[k] for k in ("id", "apic_id", "role", "state", "halts", "wakes",
-                                                 "tasks_done", "busy_us")} for c in self.cores],
-                    "queue": {"depth": len(self.queue), "capacity": 1024},
-                    "smp": {"discovered": n, "online": n, "parked": 0},
-                    "bsp": {"serve_gap_max_us": 0},
-                    "jobs": dict(self.count, running=running),
-                    "net": {"link": "up", "rx_packets": self.rx, "rx_bytes": self.rx * 300,
-                            "rx_drops": 0, "tx_packets": self.tx, "tx_bytes": self.tx * 900,
-                            "tx_drops": 0, "tx_ring_full": 0, "irqs": self.rx},
-                    "http": {"open": 1, "refused": 0, "reset": 0},
-                    "udp": {"bad": 0, "busy": 0, "replies_lost": 0},
-                    "lwip": {"pbuf_pool_used": 1, "pbuf_pool_size": 96, "udp_drops": 0,
-                             "tcp_drops": 0},
-                    "memory": {"heap_bytes": 65204224, "heap_used_bytes": 917696 + n * 4096,
-                               "heap_peak_bytes": 917696 + n * 4096, "heap_failures": 0}}
+            doc = {"uptime_us": self.now_us()}
+            if self.sched:
+                doc["sched"] = self.sched
+            doc.update({
+                "cores": [{k: c[k] for k in ("id", "apic_id", "role", "state", "halts", "wakes",
+                                             "tasks_done", "chunks_done", "busy_us")}
+                          for c in self.cores],
+                "queue": {"depth": len(self.queue), "capacity": 1024},
+                "smp": {"discovered": n, "online": n, "parked": 0},
+                "bsp": {"serve_gap_max_us": 0},
+                "jobs": dict(self.count, running=running),
+                "net": {"link": "up", "rx_packets": self.rx, "rx_bytes": self.rx * 300,
+                        "rx_drops": 0, "tx_packets": self.tx, "tx_bytes": self.tx * 900,
+                        "tx_drops": 0, "tx_ring_full": 0, "irqs": self.rx},
+                "http": {"open": 1, "refused": 0, "reset": 0},
+                "udp": {"bad": 0, "busy": 0, "replies_lost": 0},
+                "lwip": {"pbuf_pool_used": 1, "pbuf_pool_size": 96, "udp_drops": 0,
+                         "tcp_drops": 0},
+                "memory": {"heap_bytes": 65204224, "heap_used_bytes": 917696 + n * 4096,
+                           "heap_peak_bytes": 917696 + n * 4096, "heap_failures": 0}})
+            return doc
 
 
 def make_handler(sim, token, streams):
@@ -307,15 +330,16 @@ def make_handler(sim, token, streams):
                 if streams[0] >= 8:
                     return self.error(503, "too many event streams", [("Retry-After", "5")])
                 streams[0] += 1
-                seq = sim.seq
+                seq, cut = sim.seq, sim.cut
             try:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
                 self.send_header("Connection", "close")
                 self.end_headers()
+                self.wfile.write(b"retry: 1000\n\n")     # as the appliance: back after a second
                 seen, last_sent, last_any = -1, 0.0, time.monotonic()
-                while not sim.closed:
+                while not sim.closed and sim.cut == cut:
                     out = []
                     with sim.lock:
                         for s, name, data in sim.events:
@@ -323,7 +347,9 @@ def make_handler(sim, token, streams):
                                 out.append("event: %s\ndata: %s\n\n" % (name, json.dumps(data)))
                         seq = sim.seq
                         now = time.monotonic()
-                        if sim.version != seen and now - last_sent >= 0.25:
+                        # As the appliance: on a change, and every quarter second while
+                        # work is under way.
+                        if (sim.version != seen or sim.active()) and now - last_sent >= 0.25:
                             seen, last_sent = sim.version, now
                             out.append("event: status\ndata: %s\n\n" % json.dumps(sim.status()))
                         elif not out and now - last_any >= 15:
@@ -357,10 +383,10 @@ class Server(ThreadingHTTPServer):
         self.server_close()
 
 
-def serve(cores=4, port=0, token=None, speed=1.0):
+def serve(cores=4, port=0, token=None, speed=1.0, sched="share"):
     """Starts the mock in a thread; returns (server, sim).
     server.server_address[1] is the port; server.stop() stops it."""
-    sim = Sim(cores, speed)
+    sim = Sim(cores, speed, sched)
     srv = Server(("127.0.0.1", port), make_handler(sim, token, [0]))
     srv.sim = sim
     threading.Thread(target=srv.serve_forever, daemon=True).start()
@@ -373,8 +399,9 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--token")
     ap.add_argument("--speed", type=float, default=1.0)
+    ap.add_argument("--sched", default="share", help='"share", "task", or "" for none')
     a = ap.parse_args()
-    srv, _ = serve(a.cores, a.port, a.token, a.speed)
+    srv, _ = serve(a.cores, a.port, a.token, a.speed, a.sched)
     print("mock: http://127.0.0.1:%d/" % srv.server_address[1], flush=True)
     try:
         threading.Event().wait()
