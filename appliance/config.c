@@ -36,6 +36,15 @@ void config_parse(const struct cmdline *cl, struct boot_config *cfg)
 	cfg->token = cmdline_get(cl, "token");
 	if (cfg->token && !*cfg->token)
 		cfg->token = NULL;
+	const char *allow = cmdline_get(cl, "udp_allow");
+	if (allow && ipcfg_parse_nets(allow, &cfg->udp_allow) != 0) {
+		/* Refuse every source rather than fall open: 0.0.0.0/32 matches
+		 * none that can reach us. */
+		kprintf("config: udp_allow=%s is not <addr>/<prefix>[,...] (at most %d); "
+			"no UDP source is allowed\n", allow, IPCFG_NETS_MAX);
+		ipcfg_parse_nets("0.0.0.0/32", &cfg->udp_allow);
+	}
+	cfg->max_job_s = number_option(cl, "max_job_s", 1, 1000000000);
 	const char *pl = cmdline_get(cl, "placement");
 	cfg->placement = pl && !strcmp(pl, "pack") ? PLACE_PACK : PLACE_SPREAD;
 	if (pl && strcmp(pl, "pack") && strcmp(pl, "spread"))
@@ -53,3 +62,4 @@ void config_parse(const struct cmdline *cl, struct boot_config *cfg)
 	cfg->test.bench_floor = (int)number_option(cl, "bench_floor", 1, 2);
 	cfg->test.speed = number_option(cl, "test_speed", 0, 1) == 1;
 }
+

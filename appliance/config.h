@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "../kernel/cmdline.h"
+#include "../lwip_port/ipcfg.h"
 #include "../smp/sched.h"
 #include "../smp/smp.h"
 
@@ -28,6 +29,8 @@ struct boot_config {
 	uint16_t udp_port;      /* udp_port=, default 5555 */
 	uint16_t http_port;     /* http_port=, default 80 */
 	const char *token;      /* token=, NULL when absent or empty */
+	struct ipnets udp_allow;        /* udp_allow=; n == 0: every source */
+	uint64_t max_job_s;     /* max_job_s=, 0: no cap */
 	enum sched_placement placement;
 	enum worktab_policy sched;      /* sched=share|task, default share */
 	struct test_config test;
@@ -36,5 +39,6 @@ struct boot_config {
 /* Fills cfg from cl; a malformed value is reported on the console and its
  * default used. cfg's strings point into cl, which must outlive it. */
 void config_parse(const struct cmdline *cl, struct boot_config *cfg);
+
 
 #endif

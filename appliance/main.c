@@ -74,8 +74,10 @@ void kmain(uint32_t magic, uint32_t info)
 	lapic_init_cpu();                       /* BSP's local APIC */
 	lapic_timer_init();                     /* one-shot timer, never periodic */
 	sched_init(cfg.sched);                  /* work table (sched=) and wake-up IPI */
+	static char shown[CMDLINE_MAX];
+	cmdline_redact(bi.cmdline, "token", shown, sizeof(shown));      /* never print the token */
 	kprintf("boot: cmdline \"%s\", %lu KiB RAM, heap %lu KiB, image %lu KiB, timer %s\n",
-		bi.cmdline, (unsigned long)(bi.ram_total >> 10), (unsigned long)(bi.heap_size >> 10),
+		shown, (unsigned long)(bi.ram_total >> 10), (unsigned long)(bi.heap_size >> 10),
 		(unsigned long)((__kernel_end - __kernel_start) >> 10), lapic_timer_mode());
 	sti();
 	sched_set_placement(cfg.placement);     /* which halted cores wake first */
@@ -98,12 +100,18 @@ void kmain(uint32_t magic, uint32_t info)
 		.mem_free = heap_free_bytes,
 	});
 	jobs_observe(&events_observer);         /* the event streams' job events */
+	jobs_set_cap(cfg.max_job_s);            /* max_job_s=: measures a core first */
+	if (cfg.max_job_s)
+		kprintf("jobs: max_job_s=%lu; one core counts the primes below 10^7 in about %lu ms\n",
+			(unsigned long)cfg.max_job_s,
+			(unsigned long)(jobs_estimate_us(&(struct job_spec){ 10000000, 1, JOB_REPEAT }) /
+					1000));
 	testhooks_job_logger(&cfg.test);        /* test only: test_log_jobs= */
 	struct netdev *nd = vnet_init(lapic_id());      /* NIC, interrupts to the BSP */
 	if (nd) {
 		net_init(nd, cfg.ip);           /* lwIP, DHCP or ip= */
 		testhooks_udp_echo(&cfg.test);  /* test only: test_udp_echo= */
-		udp_compute_init(cfg.udp_port); /* API.md section 2 */
+		udp_compute_init(cfg.udp_port, &cfg.udp_allow); /* API.md section 2 */
 		api_init(&(struct api_config){  /* API.md section 3 */
 			.port = cfg.http_port,
 			.token = cfg.token,

@@ -2,6 +2,7 @@
 #include "cmdline.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "parse.h"
 
@@ -84,4 +85,33 @@ bool cmdline_get_u64(const struct cmdline *cl, const char *key, uint64_t min, ui
 		return false;
 	*out = x;
 	return true;
+}
+
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+void cmdline_redact(const char *line, const char *key, char *out, size_t size)
+{
+	size_t n = 0, klen = strlen(key);
+	bool start = true;      /* at the start of a word */
+	if (!size)
+		return;
+	while (*line && n + 1 < size) {
+		if (start && !strncmp(line, key, klen) && line[klen] == '=') {
+			for (const char *k = line; k <= line + klen && n + 1 < size; k++)
+				out[n++] = *k;
+			for (const char *m = "***"; *m && n + 1 < size; m++)
+				out[n++] = *m;
+			line += klen + 1;
+			while (*line && !blank(*line))
+				line++;
+			start = false;
+			continue;
+		}
+		start = blank(*line);
+		out[n++] = *line++;
+	}
+	out[n] = '\0';
 }

@@ -4,6 +4,7 @@
 #define KERNEL_CMDLINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define CMDLINE_MAX       1024  /* bytes kept of the command line */
@@ -27,5 +28,9 @@ const char *cmdline_get(const struct cmdline *cl, const char *key);
  * false (and *out = def) when present but malformed or out of range. */
 bool cmdline_get_u64(const struct cmdline *cl, const char *key, uint64_t min, uint64_t max,
 		     uint64_t def, uint64_t *out);
+
+/* line as the console may show it, into out (size bytes, cut short if
+ * need be): the value of every option named key replaced by "***". */
+void cmdline_redact(const char *line, const char *key, char *out, size_t size);
 
 #endif

@@ -67,3 +67,46 @@ int ipcfg_parse(const char *s, struct ipcfg *c)
 	c->gw = gw;
 	return 0;
 }
+
+/* "<addr>/<prefix>" in [s, end): 0..32 bits. */
+static bool parse_net(const char *s, const char *end, uint32_t *net, uint32_t *mask)
+{
+	const char *slash = find(s, end, '/');
+	uint64_t prefix;
+	uint32_t addr;
+	if (slash == end || !ipcfg_parse_addr(s, slash, &addr) || end - (slash + 1) > 2 ||
+	    parse_u64(slash + 1, (size_t)(end - slash - 1), 32, &prefix) != PARSE_OK)
+		return false;
+	*mask = prefix == 0 ? 0 : ~(0xffffffffu >> (prefix - 1) >> 1);
+	*net = addr & *mask;
+	return true;
+}
+
+int ipcfg_parse_nets(const char *s, struct ipnets *l)
+{
+	l->n = 0;
+	if (!s || !*s)
+		return -1;
+	const char *end = s;
+	while (*end)
+		end++;
+	while (s <= end) {
+		const char *comma = find(s, end, ',');
+		if (l->n == IPCFG_NETS_MAX ||
+		    !parse_net(s, comma, &l->net[l->n].net, &l->net[l->n].mask)) {
+			l->n = 0;
+			return -1;
+		}
+		l->n++;
+		s = comma + 1;
+	}
+	return 0;
+}
+
+bool ipcfg_nets_match(const struct ipnets *l, uint32_t addr)
+{
+	for (int i = 0; i < l->n; i++)
+		if ((addr & l->net[i].mask) == l->net[i].net)
+			return true;
+	return false;
+}

@@ -229,6 +229,16 @@ static void post_job(struct http_conn_ref ref, const struct http_req *r, const c
 		http_respond_error(ref, 503, "the appliance is full; retry later", "Retry-After: 1\r\n");
 		return;
 	}
+	if (e == JOB_ETOOBIG) {
+		char msg[160];
+		uint64_t est = jobs_estimate_us(&spec), cap = jobs_cap_us();
+		snprintf(msg, sizeof(msg),
+			 "too much work: about %lu.%01lu s of one core, over max_job_s=%lu; "
+			 "ask for a lower limit or fewer tasks", (unsigned long)(est / 1000000),
+			 (unsigned long)(est % 1000000 / 100000), (unsigned long)(cap / 1000000));
+		http_respond_error(ref, 400, msg, NULL);        /* counted as jobs.too_big */
+		return;
+	}
 	if (e != JOB_OK) {
 		http_respond_error(ref, 400, "bad job", NULL);
 		return;
@@ -251,6 +261,22 @@ static bool job_path(const char *path, uint64_t *id)
 	return parse_u64(p, strlen(p), UINT64_MAX, id) == PARSE_OK;
 }
 
+/* guess == secret, in a time that depends on the secret's length only:
+ * every byte of the secret is compared, whatever the guess holds, so a
+ * client cannot find the token byte by byte from the answer's timing. */
+static bool same_secret(const char *guess, const char *secret)
+{
+	size_t n = strlen(secret), g = 0;
+	unsigned diff = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)guess[g];
+		diff |= c ^ (unsigned char)secret[i];
+		g += c != 0;    /* stays on the guess's end once reached */
+	}
+	diff |= (unsigned char)guess[g];        /* the guess is longer */
+	return diff == 0;
+}
+
 /* The bearer token of API.md section 4, for POST and DELETE. The scheme
  * is case-insensitive (RFC 9110, 11.1), the token not. */
 static bool authorized(const struct http_req *r)
@@ -263,7 +289,7 @@ static bool authorized(const struct http_req *r)
 	for (int i = 0; i < 7; i++)
 		if (!r->auth[i] || (r->auth[i] | 0x20) != p[i])
 			return false;
-	return !strcmp(r->auth + 7, cfg.token);
+	return same_secret(r->auth + 7, cfg.token);
 }
 
 static void method_not_allowed(struct http_conn_ref ref, const char *allow)

@@ -71,10 +71,10 @@ void render_status(struct outbuf *o, const struct status_snap *s)
 	out_printf(o, "\"bsp\":{\"serve_gap_max_us\":%lu},",
 		   (unsigned long)(s->sched.bsp_serve_gap_max_ns / 1000));
 	out_printf(o, "\"jobs\":{\"accepted\":%lu,\"running\":%u,\"done\":%lu,\"cancelled\":%lu,"
-		   "\"rejected\":%lu,\"bad\":%lu},",
+		   "\"rejected\":%lu,\"bad\":%lu,\"too_big\":%lu},",
 		   (unsigned long)s->jobs.accepted, s->jobs.running, (unsigned long)s->jobs.done,
 		   (unsigned long)s->jobs.cancelled, (unsigned long)s->jobs.rejected,
-		   (unsigned long)s->bad);
+		   (unsigned long)s->bad, (unsigned long)s->jobs.too_big);
 	out_printf(o, "\"net\":{\"link\":\"%s\",\"rx_packets\":%lu,\"rx_bytes\":%lu,"
 		   "\"rx_drops\":%lu,\"tx_packets\":%lu,\"tx_bytes\":%lu,\"tx_drops\":%lu,"
 		   "\"tx_ring_full\":%lu,\"irqs\":%lu},",
@@ -95,9 +95,11 @@ void render_status(struct outbuf *o, const struct status_snap *s)
 	out_printf(o, "\"http\":{\"open\":%lu,\"refused\":%lu,\"reset\":%lu},",
 		   (unsigned long)s->http.open, (unsigned long)s->http.refused,
 		   (unsigned long)s->http.reset);
-	out_printf(o, "\"udp\":{\"bad\":%lu,\"busy\":%lu,\"replies_lost\":%lu},",
+	out_printf(o, "\"udp\":{\"bad\":%lu,\"busy\":%lu,\"replies_lost\":%lu,\"denied\":%lu,"
+		   "\"too_big\":%lu},",
 		   (unsigned long)s->udp.bad, (unsigned long)s->udp.busy,
-		   (unsigned long)s->udp.replies_lost);
+		   (unsigned long)s->udp.replies_lost, (unsigned long)s->udp.denied,
+		   (unsigned long)s->udp.too_big);
 	out_printf(o, "\"memory\":{\"heap_bytes\":%lu,\"heap_used_bytes\":%lu,"
 		   "\"heap_peak_bytes\":%lu,\"heap_failures\":%lu}}\n",
 		   (unsigned long)s->mem.total, (unsigned long)s->mem.used,
@@ -150,6 +152,7 @@ void render_metrics(struct outbuf *o, const struct status_snap *s)
 	out_printf(o, "appliance_jobs_total{state=\"cancelled\"} %lu\n", (unsigned long)s->jobs.cancelled);
 	out_printf(o, "appliance_jobs_total{state=\"rejected\"} %lu\n", (unsigned long)s->jobs.rejected);
 	out_printf(o, "appliance_jobs_total{state=\"bad\"} %lu\n", (unsigned long)s->bad);
+	out_printf(o, "appliance_jobs_total{state=\"too_big\"} %lu\n", (unsigned long)s->jobs.too_big);
 	metric_head(o, "appliance_jobs_running", "gauge", "Jobs queued or running.");
 	out_printf(o, "appliance_jobs_running %u\n", s->jobs.running);
 	metric_head(o, "appliance_uptime_seconds", "gauge", "Time since boot.");
@@ -182,6 +185,8 @@ void render_metrics(struct outbuf *o, const struct status_snap *s)
 		  s->udp.busy },
 		{ "appliance_udp_replies_lost_total", "UDP replies that could not be sent.",
 		  s->udp.replies_lost },
+		{ "appliance_udp_denied_total", "UDP datagrams from outside udp_allow, unanswered.",
+		  s->udp.denied },
 	};
 	for (size_t i = 0; i < sizeof(net) / sizeof(net[0]); i++) {
 		metric_head(o, net[i].name, "counter", net[i].help);

@@ -40,6 +40,10 @@ static struct job_info history[JOBS_HISTORY];   /* ring, newest at hist_head - 1
 static uint32_t hist_head, hist_count;
 static uint64_t next_id;
 static struct job_counters counters;
+/* The speed of one core on the workload, for max_job_s: cal_ns to do
+ * cal_work divisions (as primes_work estimates them). 0: not measured. */
+static uint64_t cal_work, cal_ns;
+static uint64_t cap_us;
 
 void jobs_init(const struct jobs_platform *p)
 {
@@ -51,7 +55,42 @@ void jobs_init(const struct jobs_platform *p)
 	next_id = 1;
 	memset(&counters, 0, sizeof(counters));
 	observers = NULL;
+	cal_work = cal_ns = cap_us = 0;
 	plat = *p;
+}
+
+/* Candidates of the speed measurement: about 6 x 10^6 divisions. */
+#define CAL_LIMIT 300000
+
+void jobs_set_cap(uint64_t max_s)
+{
+	cap_us = max_s * 1000000;
+	if (!max_s || cal_ns)
+		return;
+	/* Twice, the faster: the first run may pay for warming up (TCG
+	 * translates the loop then). */
+	for (int i = 0; i < 2; i++) {
+		uint64_t t0 = plat.now_ns();
+		count_primes_below(CAL_LIMIT);
+		uint64_t dt = plat.now_ns() - t0;
+		if (!cal_ns || dt < cal_ns)
+			cal_ns = dt ? dt : 1;
+	}
+	cal_work = primes_work(CAL_LIMIT);
+}
+
+uint64_t jobs_cap_us(void)
+{
+	return cap_us;
+}
+
+uint64_t jobs_estimate_us(const struct job_spec *spec)
+{
+	if (!cal_work)
+		return 0;
+	uint64_t w = primes_work(spec->limit);  /* one task: <= 1.7e16, no overflow below */
+	uint64_t task_us = (w / cal_work) * cal_ns / 1000 + (w % cal_work) * cal_ns / cal_work / 1000;
+	return spec->mode == JOB_SPLIT ? task_us : task_us * spec->tasks;
 }
 
 void jobs_observe(struct jobs_observer *o)
@@ -135,6 +174,10 @@ enum job_err jobs_submit(const struct job_spec *spec, uint64_t submitted_ns, str
 {
 	if (job_spec_check(spec) != JOB_SPEC_OK)
 		return JOB_EINVAL;
+	if (cap_us && jobs_estimate_us(spec) > cap_us) {
+		counters.too_big++;
+		return JOB_ETOOBIG;
+	}
 	uint32_t tasks = spec->tasks;
 	struct job *j = NULL;
 	for (int i = 0; i < JOBS_MAX_INFLIGHT && !j; i++)

@@ -111,6 +111,7 @@ enum job_err {
 	JOB_EBUSY,      /* 64 jobs in flight, or the heap rule (JOBS_HEAP_RESERVE) */
 	JOB_EINVAL,     /* the spec fails job_spec_check */
 	JOB_ENOMEM,     /* no memory for the job: refused before anything ran */
+	JOB_ETOOBIG,    /* its estimated work is over the cap (jobs_set_cap) */
 };
 
 /* What jobs_cancel found. */
@@ -126,11 +127,21 @@ enum job_cancel {
 
 struct job_counters {
 	uint64_t accepted, done, cancelled, rejected;
+	uint64_t too_big;       /* refused by max_job_s */
 	uint32_t running;       /* queued or running now */
 	uint64_t tasks_capacity;        /* tasks admitted at most (queue.capacity) */
 };
 
 void jobs_init(const struct jobs_platform *p);
+/* max_job_s (API.md section 4): from now on a job whose estimated work is
+ * more than max_s seconds of one core is refused (JOB_ETOOBIG); 0: no
+ * cap. Measures this core's speed on the workload first (tens of ms
+ * under TCG), on the BSP at boot. */
+void jobs_set_cap(uint64_t max_s);
+/* A job's estimated work in microseconds of one core (0 until a cap is
+ * set: nothing measured the speed), and the cap itself (0: none). */
+uint64_t jobs_estimate_us(const struct job_spec *spec);
+uint64_t jobs_cap_us(void);
 /* Adds an observer (at the end of the list). */
 void jobs_observe(struct jobs_observer *o);
 /* Heap bytes jobs_submit allocates for a valid spec, an upper bound with

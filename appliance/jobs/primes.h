@@ -27,6 +27,11 @@ uint64_t count_primes_range(uint64_t lo, uint64_t hi);
  * and at least one. */
 uint64_t primes_chunk_len(uint64_t top);
 
+/* Trial divisions to count the primes below limit (each candidate
+ * counts one too), estimated from the cost model: within about 15 % from
+ * 10^5 up (tests/unit/test_primes.c). At most about 1.7 x 10^16. */
+uint64_t primes_work(uint64_t limit);
+
 /* Split mode: bounds[0..tasks] with bounds[0] = 0, bounds[tasks] = limit,
  * non-decreasing, chosen so that each [bounds[i], bounds[i+1]) costs about
  * the same trial-division work (cost up to x grows like x^1.5 / ln x). */

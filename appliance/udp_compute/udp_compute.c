@@ -15,12 +15,15 @@
 #include "../../kernel/time.h"
 #include "../../smp/sched.h"
 #include "../jobs/jobs.h"
+#include "../../lwip_port/ipcfg.h"
+#include "lwip/def.h"
 #include "lwip/pbuf.h"
 #include "lwip/udp.h"
 #include "request.h"
 
 static struct udp_pcb *pcb;
 static struct udp_compute_stats stats;
+static const struct ipnets *allow;     /* udp_allow=; NULL: everyone */
 
 /* One per job in flight: whom to answer. */
 struct udp_peer {
@@ -91,6 +94,13 @@ static void on_datagram(void *arg, struct udp_pcb *upcb, struct pbuf *p, const i
 	(void)arg;
 	(void)upcb;
 	uint64_t now = time_ns();
+	/* Not from an allowed source: no reply at all, or the appliance
+	 * would answer forged sources (an amplifier). */
+	if (allow && !ipcfg_nets_match(allow, lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(addr))))) {
+		stats.denied++;
+		pbuf_free(p);
+		return;
+	}
 	char buf[REQUEST_MAX_BYTES];
 	size_t len = p->tot_len;
 	const char *err = NULL;
@@ -122,21 +132,26 @@ static void on_datagram(void *arg, struct udp_pcb *upcb, struct pbuf *p, const i
 	if (e == JOB_EBUSY || e == JOB_ENOMEM) {
 		stats.busy++;
 		send_err(addr, port, "busy");
+	} else if (e == JOB_ETOOBIG) {
+		stats.too_big++;
+		send_err(addr, port, "too much work");
 	} else if (e != JOB_OK) {
 		stats.bad++;
 		send_err(addr, port, "bad request");
 	}
 }
 
-void udp_compute_init(uint16_t port)
+void udp_compute_init(uint16_t port, const struct ipnets *allowed)
 {
+	allow = allowed && allowed->n ? allowed : NULL;
 	pcb = udp_new_ip_type(IPADDR_TYPE_V4);
 	if (!pcb || udp_bind(pcb, IP4_ADDR_ANY, port) != ERR_OK) {
 		kprintf("udp: cannot bind port %u\n", port);
 		return;
 	}
 	udp_recv(pcb, on_datagram, NULL);
-	kprintf("udp: compute endpoint on port %u\n", port);
+	kprintf("udp: compute endpoint on port %u%s\n", port,
+		allow ? ", from udp_allow= sources only" : "");
 }
 
 void udp_compute_stats(struct udp_compute_stats *s)

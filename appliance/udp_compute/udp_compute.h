@@ -8,9 +8,14 @@ struct udp_compute_stats {
 	uint64_t bad;           /* datagrams refused as malformed (ERR <reason>) */
 	uint64_t busy;          /* ERR busy: the appliance was full */
 	uint64_t replies_lost;  /* replies lwIP or the NIC could not send */
+	uint64_t denied;        /* datagrams from outside udp_allow=, dropped unanswered */
+	uint64_t too_big;       /* ERR too much work: over max_job_s */
 };
 
-void udp_compute_init(uint16_t port);
+struct ipnets;
+/* allowed: the udp_allow= networks (kept, not copied); NULL or empty:
+ * every source. */
+void udp_compute_init(uint16_t port, const struct ipnets *allowed);
 void udp_compute_stats(struct udp_compute_stats *s);
 
 #endif

@@ -53,6 +53,21 @@ int main(void)
 	cmdline_parse(cl, line);
 	CHECK(cl->truncated && cl->nopts == 1 && strlen(cl->opts[0].key) == CMDLINE_MAX - 1);
 
+	/* The console's copy: a token's value never shows, other options do. */
+	char out[128];
+	cmdline_redact("ip=dhcp token=s3cret udp_port=5555", "token", out, sizeof(out));
+	CHECK(!strcmp(out, "ip=dhcp token=*** udp_port=5555"));
+	cmdline_redact("token=a\ttoken=bb mytoken=c token", "token", out, sizeof(out));
+	CHECK(!strcmp(out, "token=***\ttoken=*** mytoken=c token"));
+	cmdline_redact("token=", "token", out, sizeof(out));
+	CHECK(!strcmp(out, "token=***"));
+	cmdline_redact("a=1 token=s3cret", "token", out, 9);    /* cut short, still hidden */
+	CHECK(!strcmp(out, "a=1 toke") && !strstr(out, "s3"));
+	cmdline_redact("a=1 token=s3cret", "token", out, 13);
+	CHECK(!strcmp(out, "a=1 token=**") && !strstr(out, "s3"));
+	cmdline_redact("", "token", out, sizeof(out));
+	CHECK(!strcmp(out, ""));
+
 	free(cl);
 	return CHECK_DONE("cmdline");
 }

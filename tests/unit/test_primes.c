@@ -99,6 +99,20 @@ int main(void)
 		CHECK(worst <= PRIMES_CHUNK_MAX);
 	}
 
+	/* The work estimate of max_job_s against real counts. */
+	uint64_t wl[] = { 100000, 1000000, 3000000 };
+	for (unsigned i = 0; i < sizeof(wl) / sizeof(wl[0]); i++) {
+		uint64_t real = 0;
+		for (uint64_t n = 0; n < wl[i]; n++)
+			real += divisions(n);
+		double ratio = (double)primes_work(wl[i]) / (double)real;
+		printf("  work below %lu: %lu divisions, estimated %.3fx\n", (unsigned long)wl[i],
+		       (unsigned long)real, ratio);
+		CHECK(ratio > 0.85 && ratio < 1.15);
+	}
+	CHECK(primes_work(PRIMES_LIMIT_MAX) < 20000000000000000ULL);
+	CHECK(primes_work(0) == 0 && primes_work(1000) < primes_work(1001));
+
 	/* Split: covers [0, limit) exactly, in order, and balances work. */
 	uint64_t b[1025];
 	uint64_t limits[] = { 0, 1, 2, 3, 10, 100, 100000, 1000000, 1ULL << 40 };
