@@ -2,7 +2,7 @@
  * compute endpoint (API.md section 2) as an ordinary Linux program, for the
  * paper's "same server on Linux, in a VM and natively" comparison.
  *
- *   linux_server [--port P] [--bind ADDR] [--threads N | --procs N]
+ *   linux_server [--port P] [--bind ADDR] [--threads N | --procs N | --spawn]
  *
  * It compiles together with appliance/jobs/primes.c and
  * appliance/udp_compute/request.c, so the workload and the parser are the
@@ -13,7 +13,13 @@
  * The main thread only does I/O: it receives every datagram, answers bad
  * ones at once, queues good ones (JOBS_MAX in flight, the running job
  * included, then "ERR busy") and runs the jobs one at a time, so every
- * datagram gets exactly one reply. */
+ * datagram gets exactly one reply.
+ *
+ * --spawn is how an ordinary Linux program shares the cores between
+ * clients: every task of every job is a thread of its own, started when
+ * the job arrives, and the kernel's scheduler time-slices them all (up to
+ * JOBS_MAX jobs and SPAWN_THREADS_MAX threads in flight, then "ERR busy").
+ * This is the baseline of the unikernel's sched=share. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -83,7 +89,7 @@ static void die(const char *what)
 static struct result task_run(const struct chunk *t)
 {
 	struct result r;
-	r.count = count_primes_range(t->lo, t->hi, NULL, NULL);
+	r.count = count_primes_range(t->lo, t->hi);
 	r.end_ns = now_ns();
 	return r;
 }
@@ -109,6 +115,8 @@ struct pool_ops {
 
 static int workers;
 static int sock;                /* the UDP socket */
+static long cores;
+static int spawn;               /* --spawn */
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- threads: a shared queue (the running job's task array) ---- */
@@ -258,9 +266,107 @@ static const struct pool_ops procs_ops = {
 	"procs", procs_start, procs_begin, procs_fds, procs_handle,
 };
 
+/* ---- spawn: a thread per task, every job at once ---- */
+
+#define SPAWN_THREADS_MAX 4096
+
+struct sjob {
+	struct job j;
+	uint32_t left;          /* tasks not yet finished (atomic) */
+	uint64_t sum;           /* atomic */
+	uint64_t end_ns;        /* the latest task end (atomic max) */
+	struct chunk task[];
+};
+
+struct stask {
+	struct sjob *job;
+	uint32_t index;
+};
+
+static int spawn_pipe[2];       /* the last task of a job writes its struct sjob * */
+static int spawn_jobs, spawn_threads;   /* in flight; main thread only */
+
+static void *spawn_main(void *arg)
+{
+	struct stask *st = arg;
+	struct sjob *sj = st->job;
+	struct result r = task_run(&sj->task[st->index]);
+	free(st);
+	__atomic_fetch_add(&sj->sum, r.count, __ATOMIC_RELAXED);
+	uint64_t e = __atomic_load_n(&sj->end_ns, __ATOMIC_RELAXED);
+	while (r.end_ns > e && !__atomic_compare_exchange_n(&sj->end_ns, &e, r.end_ns, false,
+							  __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	if (__atomic_sub_fetch(&sj->left, 1, __ATOMIC_ACQ_REL) == 0 &&
+	    write(spawn_pipe[1], &sj, sizeof sj) != sizeof sj)
+		die("write spawn pipe");
+	return NULL;
+}
+
+static void reply_err(const struct job *j, const char *reason);
+
+static void spawn_job(const struct job *j)
+{
+	uint32_t n = j->req.tasks;
+	if (spawn_jobs == JOBS_MAX || spawn_threads + (int)n > SPAWN_THREADS_MAX) {
+		reply_err(j, "busy");
+		return;
+	}
+	struct sjob *sj = calloc(1, sizeof(*sj) + n * sizeof(struct chunk));
+	if (!sj)
+		die("calloc");
+	sj->j = *j;
+	sj->left = n;
+	if (j->req.mode == JOB_SPLIT) {
+		uint64_t bounds[TASKS_MAX + 1];
+		primes_split(j->req.limit, n, bounds);
+		for (uint32_t i = 0; i < n; i++)
+			sj->task[i] = (struct chunk){ bounds[i], bounds[i + 1] };
+	} else {
+		for (uint32_t i = 0; i < n; i++)
+			sj->task[i] = (struct chunk){ 0, j->req.limit };
+	}
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 << 10);
+	for (uint32_t i = 0; i < n; i++) {
+		struct stask *st = malloc(sizeof(*st));
+		if (!st)
+			die("malloc");
+		*st = (struct stask){ sj, i };
+		pthread_t th;
+		int err = pthread_create(&th, &attr, spawn_main, st);
+		if (err) {
+			errno = err;
+			die("pthread_create");
+		}
+	}
+	pthread_attr_destroy(&attr);
+	spawn_jobs++;
+	spawn_threads += (int)n;
+}
+
+/* A job's last task wrote it to the pipe: answer and free it. */
+static void spawn_done(void)
+{
+	struct sjob *sj;
+	if (read(spawn_pipe[0], &sj, sizeof sj) != sizeof sj)
+		die("read spawn pipe");
+	char msg[160];
+	uint64_t end = sj->end_ns > sj->j.recv_ns ? sj->end_ns : sj->j.recv_ns;
+	int len = snprintf(msg, sizeof msg, "%" PRIu64 " tasks=%" PRIu32 " mode=%s cores=%ld us=%" PRIu64 "\n",
+			   sj->sum, sj->j.req.tasks, job_mode_name(sj->j.req.mode), cores,
+			   (end - sj->j.recv_ns) / 1000);
+	if (sendto(sock, msg, (size_t)len, 0, (const struct sockaddr *)&sj->j.from, sj->j.fromlen) < 0)
+		fprintf(stderr, "linux-server: sendto: %s\n", strerror(errno));
+	spawn_jobs--;
+	spawn_threads -= (int)sj->j.req.tasks;
+	free(sj);
+}
+
 /* ---- the UDP endpoint ---- */
 
-static long cores;
 static struct job queue[JOBS_MAX];     /* queue[head] is running when depth > 0 */
 static int head, depth;
 
@@ -334,6 +440,10 @@ static void receive(const struct pool_ops *ops)
 			reply_err(&j, err);
 			continue;
 		}
+		if (spawn) {
+			spawn_job(&j);
+			continue;
+		}
 		if (depth == JOBS_MAX) {
 			reply_err(&j, "busy");
 			continue;
@@ -346,7 +456,7 @@ static void receive(const struct pool_ops *ops)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: linux_server [--port P] [--bind ADDR] [--threads N | --procs N]\n");
+	fprintf(stderr, "usage: linux_server [--port P] [--bind ADDR] [--threads N | --procs N | --spawn]\n");
 	exit(2);
 }
 
@@ -369,6 +479,10 @@ int main(int argc, char **argv)
 	cores = sysconf(_SC_NPROCESSORS_ONLN);
 	workers = cores > 0 ? (int)cores : 1;
 	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--spawn")) {
+			spawn = 1;
+			continue;
+		}
 		if (i + 1 == argc)
 			usage();
 		if (!strcmp(argv[i], "--port")) {
@@ -393,6 +507,25 @@ int main(int argc, char **argv)
 		usage();
 	if (bind(sock, (struct sockaddr *)&sin, sizeof sin) < 0)
 		die("bind");
+	if (spawn) {
+		if (pipe(spawn_pipe) < 0)
+			die("pipe");
+		printf("linux-server: ready port=%ld mode=spawn (a thread per task)\n", port);
+		fflush(stdout);
+		struct pollfd sp[2] = { { .fd = sock, .events = POLLIN },
+					{ .fd = spawn_pipe[0], .events = POLLIN } };
+		for (;;) {
+			if (poll(sp, 2, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				die("poll");
+			}
+			if (sp[1].revents & POLLIN)
+				spawn_done();
+			if (sp[0].revents & POLLIN)
+				receive(ops);
+		}
+	}
 	ops->start(workers);
 	printf("linux-server: ready port=%ld mode=%s workers=%d\n", port, ops->name, workers);
 	fflush(stdout);

@@ -9,7 +9,7 @@
 # linux-image-amd64 points at, busybox-static); the .deb is kept in
 # build/bench/cache. Run as root (apt). A second run rebuilds nothing that is
 # up to date. Kernel command line read by /init:
-#   server=threads|procs   (default threads)
+#   server=threads|procs|spawn   (default threads; spawn: a thread per task)
 #   workers=N              (default: every online CPU)
 set -euo pipefail
 
@@ -166,13 +166,18 @@ server=threads
 workers=$(nproc)
 for arg in $(cat /proc/cmdline); do
 	case $arg in
-	server=threads|server=procs) server=${arg#server=} ;;
+	server=threads|server=procs|server=spawn) server=${arg#server=} ;;
 	server=*) echo "init: unknown $arg, using threads" ;;
 	workers=*) workers=${arg#workers=} ;;
 	esac
 done
-echo "init: kernel $(uname -r), $(nproc) cpus, linux_server --$server $workers"
-/bin/linux_server --$server "$workers"
+if [ "$server" = spawn ]; then
+	echo "init: kernel $(uname -r), $(nproc) cpus, linux_server --spawn"
+	/bin/linux_server --spawn
+else
+	echo "init: kernel $(uname -r), $(nproc) cpus, linux_server --$server $workers"
+	/bin/linux_server --$server "$workers"
+fi
 echo "init: linux_server exited with $?"
 poweroff -f
 EOF

@@ -2,11 +2,14 @@
 """run.py - the benchmark of the paper's Figure 2 on this machine (make bench).
 
 Systems, all answering API.md section 2 with the same workload source file:
-  uni        the multicore unikernel, -smp S
+  uni        the multicore unikernel, -smp S, sched=share (chunks in turns)
+  uni-task   the same, sched=task (the paper's policy: a task per core)
   fleet      T single-core unikernels; the client spreads a job's tasks
   fleet-lv   S single-core unikernels as libvirt domains behind nginx
              (tools/fleet.py); a job's tasks go in S parts to the balancer
-  linuxvm-t  Debian's kernel in the same QEMU, busybox initramfs, pthreads
+  linuxvm-s  Debian's kernel in the same QEMU, busybox initramfs, a thread
+             per task, every job at once (Linux's scheduler shares the cores)
+  linuxvm-t  the same VM, a pool of S pthreads running jobs in arrival order
   linuxvm-p  the same VM, forked worker processes
   native-t   the same Linux server on the host, pthreads
   native-p   the same Linux server on the host, processes
@@ -46,12 +49,15 @@ HOST_CORES = os.cpu_count() or 1
 PRESETS = {
     # finishes in well under 15 minutes on 2 cores under TCG
     "quick": dict(limit=2000000, repeats=3, max_tasks=2 * HOST_CORES, idle_s=30,
-                  boots=3, tiny=200, rtt=1000),
+                  boots=3, tiny=200, rtt=1000, long_limit=6000000, small_limit=300000,
+                  chunk_limits=(10**6, 10**9, 2**40), chunk_s=8),
     # for a big machine with KVM
     "full": dict(limit=5000000, repeats=5, max_tasks=2 * HOST_CORES, idle_s=60,
-                 boots=5, tiny=1000, rtt=1000),
+                 boots=5, tiny=1000, rtt=1000, long_limit=30000000, small_limit=1000000,
+                 chunk_limits=(10**6, 10**9, 2**40), chunk_s=20),
     # one tiny point of each system: keeps the harness from rotting (make test)
-    "smoke": dict(limit=1000, repeats=1, max_tasks=2, idle_s=1, boots=1, tiny=5, rtt=20),
+    "smoke": dict(limit=1000, repeats=1, max_tasks=2, idle_s=1, boots=1, tiny=5, rtt=20,
+                  long_limit=300000, small_limit=10000, chunk_limits=(10**6,), chunk_s=1),
 }
 
 
@@ -111,7 +117,8 @@ def start_uni(smp, mem="64M", iso=False, cmdline=""):
     vm = Vm(smp=smp, mem=mem, iso=iso, cmdline=cmdline,
             net=user_net(udp=[(port, 5555)], tcp=[(hport, 80)]))
     vm.start()
-    ep = Endpoint("uni", port, [vm.pid], smp, vm.stop)
+    ep = Endpoint("uni-task" if "sched=task" in cmdline else "uni", port, [vm.pid], smp,
+                  vm.stop)
     try:
         ep.boot_s = wait_first_answer(port, vm.t0, timeout=60, is_alive=vm.alive)
         # the boot floor: QEMU start to the kernel's first console line
@@ -418,6 +425,84 @@ def measure_rtt(port, n):
     return statistics.median(lat)
 
 
+def cancel_all(ep):
+    """DELETE every job of the unikernel still queued or running."""
+    listing = json.loads(http_request("127.0.0.1", ep.http_port, "GET",
+                                      "/api/jobs?limit=100")[2])["jobs"]
+    for j in listing:
+        if j["state"] in ("queued", "running"):
+            http_request("127.0.0.1", ep.http_port, "DELETE", "/api/jobs/%d" % j["id"])
+
+
+def measure_behind(ep, p):
+    """A small one-task job alone, then while one and while two long jobs
+    of S tasks each occupy every core: seconds to its reply (medians).
+    Where jobs share the cores (uni, linuxvm-s) the small job is sent a
+    few times while the long ones run; where they wait in arrival order
+    (uni-task, linuxvm-t) once, and it waits for the long ones. The
+    unikernel's long jobs are cancelled afterwards (DELETE), the Linux
+    VM's run to their end."""
+    small = (p["small_limit"], 1)
+    shares = ep.name in ("uni", "linuxvm-s")
+    alone = statistics.median(job(ep.port, *small)[1] for _ in range(5))
+    out = {"alone": alone}
+    for n in (1, 2):
+        longs = []
+
+        def long_job():
+            try:
+                longs.append(job(ep.port, p["long_limit"], ep.cores))
+            except RuntimeError:        # ERR cancelled: we cancel it below
+                longs.append(None)
+        threads = [threading.Thread(target=long_job) for _ in range(n)]
+        for t in threads:
+            t.start()
+            time.sleep(0.2)
+        time.sleep(0.5)
+        lat = [job(ep.port, *small)[1] for _ in range(3 if shares else 1)]
+        out[n] = statistics.median(lat)
+        if ep.name.startswith("uni"):
+            cancel_all(ep)
+        for t in threads:
+            t.join(900)
+        log("%-10s small job alone %.1f ms, behind %d long %.1f ms (%.2fx)"
+            % (ep.name, alone * 1e3, n, out[n] * 1e3, out[n] / alone))
+    return out
+
+
+def measure_chunks(S, p):
+    """The longest chunk in the guest at each limit: a split job of S tasks
+    under sched=task, so that one core runs the task at the top of the
+    range (the costliest chunks) from the start; a fresh appliance per
+    limit, the job cancelled after chunk_s seconds if still running."""
+    out = {}
+    for limit in p["chunk_limits"]:
+        ep = start_uni(S, cmdline="sched=task")
+
+        def run():
+            try:
+                job(ep.port, limit, S, "split", timeout=600)
+            except RuntimeError:        # ERR cancelled: we cancel it below
+                pass
+        try:
+            t = threading.Thread(target=run)
+            t.start()
+            t.join(p["chunk_s"])
+            st = status(ep)
+            if t.is_alive():
+                cancel_all(ep)
+                t.join(60)
+        finally:
+            ep.stop()
+        out[limit] = dict(chunk_max_us=st["chunk_max_us"], chunk_p99_us=st["chunk_p99_us"],
+                          bsp_gap_us=st["bsp"]["serve_gap_max_us"],
+                          chunks=sum(c["chunks_done"] for c in st["cores"]))
+        log("chunks at limit %d: longest %d us, 99 %% under %d us, the BSP's longest %d us, "
+            "%d chunks" % (limit, out[limit]["chunk_max_us"], out[limit]["chunk_p99_us"],
+                           out[limit]["bsp_gap_us"], out[limit]["chunks"]))
+    return out
+
+
 def boot_times(start, n):
     """Boot to first answer, and the part of it after the boot floor
     (the kernel's first console line): medians, min, max."""
@@ -479,8 +564,10 @@ def main():
     rows, idle, boot, extra = [], {}, {}, {}
     starters = [
         ("uni", lambda: start_uni(S)),
+        ("uni-task", lambda: start_uni(S, cmdline="sched=task")),
         ("fleet", lambda: Fleet(S)),
         ("fleet-lv", lambda: LibvirtFleet(S)),
+        ("linuxvm-s", lambda: start_linuxvm(S, "spawn")),
         ("linuxvm-t", lambda: start_linuxvm(S, "threads")),
         ("linuxvm-p", lambda: start_linuxvm(S, "procs")),
         ("native-t", lambda: start_native("threads", S)),
@@ -508,17 +595,18 @@ def main():
         for rep in range(p["repeats"]):
             for tasks in range(1, p["max_tasks"] + 1):
                 for sysobj in systems:
-                    if sysobj.name == "uni":
+                    guest = sysobj.name in ("uni", "uni-task")
+                    if guest:
                         b0 = busy_us(sysobj)
                     c0 = cpu_of(sysobj)
                     result, wall, us = run_job(sysobj, p["limit"], tasks)
                     cpu = (cpu_of(sysobj) - c0) / 1e9
-                    if sysobj.name == "uni":
+                    if guest:
                         # in the guest: the job's elapsed time against the
                         # longest per-core busy time it caused, i.e. what the
                         # dispatching added to the tasks' own run times
                         busy = [b - a for a, b in zip(b0, busy_us(sysobj))]
-                        sched.setdefault(tasks, []).append(us / max(busy))
+                        sched.setdefault((sysobj.name, tasks), []).append(us / max(busy))
                     if result != pi_limit * tasks:
                         raise RuntimeError("%s: wrong result %d for %d tasks" %
                                            (sysobj.name, result, tasks))
@@ -534,8 +622,10 @@ def main():
                 log("%-10s tasks=%d wall %.3f s (%.3f..%.3f) cpu %.3f s" %
                     (sysobj.name, tasks, rows[-1]["wall_s"], min(walls), max(walls),
                      rows[-1]["cpu_s"]))
-        extra["sched_overhead"] = {t: statistics.median(v) for t, v in sched.items()}
+        extra["sched_overhead"] = {k: statistics.median(v) for k, v in sched.items()}
         by_name = {x.name: x for x in systems}
+        extra["behind"] = {n: measure_behind(by_name[n], p) for n in
+                           ("uni", "uni-task", "linuxvm-s", "linuxvm-t")}
         extra["tiny_uni"] = measure_tiny(by_name["uni"].port, p["tiny"], S)
         extra["tiny_linuxvm-t"] = measure_tiny(by_name["linuxvm-t"].port, p["tiny"], S)
     finally:
@@ -560,6 +650,8 @@ def main():
     # (not in the smoke preset of make test: the page's connections alone
     # take 20 s to close; test_events checks the wake-ups there)
     extra["viewer"] = measure_viewer(S, max(60, p["idle_s"])) if args.preset != "smoke" else None
+
+    extra["chunks"] = measure_chunks(S, p)
 
     extra["floor_nic"] = floor(True)
     extra["floor_nonic"] = floor(False)

@@ -16,6 +16,7 @@
 #define STACK_CANARY 0x5ca1ab1e0ddba11ULL
 #define MAX_APIC_ID  (1u << 20)         /* x2APIC IDs beyond this are not taken */
 #define XAPIC_BROADCAST 0xff            /* in xAPIC mode never a core */
+#define CPU_CHUNK_BUCKETS 24            /* the last: 2^22 us (4 s) and more */
 
 enum cpu_state {
 	CPU_IDLE,       /* running, but not a chunk (the BSP serving the network) */
@@ -40,6 +41,8 @@ struct cpu {
 	uint64_t tasks_done;    /* tasks whose last chunk this core ran */
 	uint64_t chunks_done;
 	uint64_t busy_tsc;      /* TSC cycles spent running chunks */
+	/* Chunks by duration: [0] under 1 us, [b] from 2^(b-1) to 2^b us. */
+	uint64_t chunk_hist[CPU_CHUNK_BUCKETS];
 
 	uint64_t stack_top;     /* set by the BSP before start */
 	uint64_t *stack_guard;  /* lowest word of the stack, holds STACK_CANARY */

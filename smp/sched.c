@@ -27,6 +27,8 @@
 #include "../kernel/trap.h"
 #include "../kernel/x86.h"
 
+_Static_assert(SCHED_CHUNK_BUCKETS == CPU_CHUNK_BUCKETS, "one histogram layout");
+
 static struct worktab table;
 static int *hazards;                    /* the table's, one per core */
 
@@ -164,6 +166,7 @@ static void atomic_max(uint64_t *p, uint64_t v)
 static int run_chunk(struct cpu *c, struct claim *cl)
 {
 	int prev = c->state;
+	bool timed = !table.slot[cl->slot].w.untimed;  /* ours until it ran */
 	__atomic_store_n(&c->state, CPU_BUSY, __ATOMIC_RELAXED);
 	uint64_t t0 = rdtsc();
 	int r = worktab_run(&table, cl);
@@ -172,7 +175,13 @@ static int run_chunk(struct cpu *c, struct claim *cl)
 	__atomic_store_n(&c->chunks_done, c->chunks_done + 1, __ATOMIC_RELAXED);
 	if (r & WORKTAB_TASK_ENDED)
 		__atomic_store_n(&c->tasks_done, c->tasks_done + 1, __ATOMIC_RELAXED);
-	atomic_max(&chunk_max_tsc, dt);
+	if (timed) {
+		atomic_max(&chunk_max_tsc, dt);
+		uint64_t us = tsc_to_ns(dt) / 1000;
+		int b = us ? 64 - __builtin_clzll(us) : 0;
+		b = b < SCHED_CHUNK_BUCKETS ? b : SCHED_CHUNK_BUCKETS - 1;
+		__atomic_store_n(&c->chunk_hist[b], c->chunk_hist[b] + 1, __ATOMIC_RELAXED);
+	}
 	__atomic_store_n(&c->state, prev, __ATOMIC_RELAXED);
 	return r;
 }
@@ -261,8 +270,10 @@ void sched_bsp_loop(const struct bsp_ops *ops)
 		ops->deliver();
 		if (holding || (bsp_may_claim() && worktab_claim(&table, c->index, &cursor, &cl))) {
 			uint64_t t0 = rdtsc();
+			bool timed = !table.slot[cl.slot].w.untimed;
 			holding = run_chunk(c, &cl) & WORKTAB_MORE;
-			atomic_max(&serve_gap_max_tsc, rdtsc() - t0);
+			if (timed)
+				atomic_max(&serve_gap_max_tsc, rdtsc() - t0);
 			continue;
 		}
 		if (worktab_has_work(&table)) {
@@ -305,6 +316,11 @@ void sched_stats(struct sched_stats *s)
 	s->queue_depth = worktab_tasks_waiting(&table);
 	s->bsp_serve_gap_max_ns = tsc_to_ns(__atomic_load_n(&serve_gap_max_tsc, __ATOMIC_RELAXED));
 	s->chunk_max_ns = tsc_to_ns(__atomic_load_n(&chunk_max_tsc, __ATOMIC_RELAXED));
+	for (int b = 0; b < SCHED_CHUNK_BUCKETS; b++)
+		s->chunk_hist[b] = 0;
+	for (int i = 0; i < ncpus; i++)
+		for (int b = 0; b < SCHED_CHUNK_BUCKETS; b++)
+			s->chunk_hist[b] += __atomic_load_n(&cpus[i].chunk_hist[b], __ATOMIC_RELAXED);
 	s->halted_aps = 0;
 	for (int w = 0; w < (nwake + 63) / 64; w++)     /* no popcnt in the baseline ISA */
 		for (uint64_t b = __atomic_load_n(&halted[w], __ATOMIC_RELAXED); b; b &= b - 1)

@@ -25,6 +25,7 @@ struct bsp_ops {
 	uint64_t (*next_deadline_ns)(void);     /* SCHED_NO_DEADLINE if none */
 };
 #define SCHED_NO_DEADLINE UINT64_MAX
+#define SCHED_CHUNK_BUCKETS 24
 
 /* Once, after the cpu table and before the APs start. */
 void sched_init(enum worktab_policy policy);
@@ -70,6 +71,9 @@ struct sched_stats {
 	 * the BSP ran one. */
 	uint64_t bsp_serve_gap_max_ns;
 	uint64_t chunk_max_ns;  /* the longest chunk any core ran */
+	/* Chunks of all cores by duration: [0] under 1 us, [b] from 2^(b-1)
+	 * to 2^b us, the last open-ended. */
+	uint64_t chunk_hist[SCHED_CHUNK_BUCKETS];
 	/* APs in HLT and not yet being woken: a count that costs a
 	 * popcount per 64 cores, not a read of every core. */
 	int halted_aps;

@@ -237,6 +237,7 @@ bool smp_selftest(void)
 		.run = selftest_run,
 		.finished = selftest_finished,
 		.owner = &st,
+		.untimed = true,        /* its chunks wait for each other */
 	};
 	uint64_t t0 = time_us();
 	int slot = sched_add(&w);

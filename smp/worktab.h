@@ -53,6 +53,7 @@ struct work {
 	 * returned. */
 	void (*finished)(void *owner, bool all_ran);
 	void *owner;
+	bool untimed;           /* its chunks stay out of the chunk-time figures */
 };
 
 struct worktab_slot {

@@ -48,6 +48,21 @@ void render_error(struct outbuf *o, const char *msg)
 	out_printf(o, "\"}\n");
 }
 
+/* The bucket bound (us) under which pct % of the chunks ended: a power
+ * of two, from the chunks' histogram; 0 before any chunk ran. */
+static uint64_t chunk_quantile_us(const struct status_snap *s, unsigned pct)
+{
+	uint64_t total = 0, seen = 0;
+	for (int b = 0; b < SCHED_CHUNK_BUCKETS; b++)
+		total += s->sched.chunk_hist[b];
+	for (int b = 0; b < SCHED_CHUNK_BUCKETS && total; b++) {
+		seen += s->sched.chunk_hist[b];
+		if (seen * 100 >= total * pct)
+			return 1ULL << b;
+	}
+	return 0;
+}
+
 void render_status(struct outbuf *o, const struct status_snap *s)
 {
 	out_printf(o, "{\"uptime_us\":%lu,\"cores\":[", (unsigned long)s->uptime_us);
@@ -62,8 +77,9 @@ void render_status(struct outbuf *o, const struct status_snap *s)
 			   (unsigned long)c->tasks_done, (unsigned long)c->chunks_done,
 			   (unsigned long)(c->busy_ns / 1000));
 	}
-	out_printf(o, "],\"sched\":\"%s\",\"chunk_max_us\":%lu,", s->sched.policy,
-		   (unsigned long)(s->sched.chunk_max_ns / 1000));
+	out_printf(o, "],\"sched\":\"%s\",\"chunk_max_us\":%lu,\"chunk_p99_us\":%lu,",
+		   s->sched.policy, (unsigned long)(s->sched.chunk_max_ns / 1000),
+		   (unsigned long)chunk_quantile_us(s, 99));
 	out_printf(o, "\"queue\":{\"depth\":%lu,\"capacity\":%lu},",
 		   (unsigned long)s->sched.queue_depth, (unsigned long)s->jobs.tasks_capacity);
 	out_printf(o, "\"smp\":{\"discovered\":%d,\"online\":%d,\"parked\":%d},",
@@ -138,6 +154,25 @@ void render_metrics(struct outbuf *o, const struct status_snap *s)
 	per_core(o, s, "appliance_core_busy_seconds_total", "Time the core spent in chunks.", 4);
 	metric_head(o, "appliance_sched_info", "gauge", "How the cores share the work (sched=).");
 	out_printf(o, "appliance_sched_info{policy=\"%s\"} 1\n", s->sched.policy);
+	metric_head(o, "appliance_chunk_duration_seconds", "histogram",
+		    "Chunks by how long they ran, all cores.");
+	uint64_t cum = 0;
+	for (int b = 0; b < SCHED_CHUNK_BUCKETS - 1; b++) {
+		cum += s->sched.chunk_hist[b];
+		uint64_t le_us = 1ULL << b;
+		out_printf(o, "appliance_chunk_duration_seconds_bucket{le=\"%lu.%06lu\"} %lu\n",
+			   (unsigned long)(le_us / 1000000), (unsigned long)(le_us % 1000000),
+			   (unsigned long)cum);
+	}
+	cum += s->sched.chunk_hist[SCHED_CHUNK_BUCKETS - 1];
+	uint64_t busy_us = 0;
+	for (int i = 0; i < s->ncores; i++)
+		busy_us += s->cores[i].busy_ns / 1000;
+	out_printf(o, "appliance_chunk_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+		   "appliance_chunk_duration_seconds_sum %lu.%06lu\n"
+		   "appliance_chunk_duration_seconds_count %lu\n", (unsigned long)cum,
+		   (unsigned long)(busy_us / 1000000), (unsigned long)(busy_us % 1000000),
+		   (unsigned long)cum);
 	metric_head(o, "appliance_chunk_max_seconds", "gauge", "The longest chunk any core ran.");
 	out_printf(o, "appliance_chunk_max_seconds %lu.%09lu\n",
 		   (unsigned long)(s->sched.chunk_max_ns / 1000000000),

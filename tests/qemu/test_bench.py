@@ -18,8 +18,10 @@ def test_bench_smoke():
     path = os.path.join(TOP, "build", "bench", "BENCHMARKS.smoke.md")
     with open(path) as f:
         text = f.read()
-    for system in ("uni", "fleet", "fleet-lv", "linuxvm-t", "linuxvm-p", "native-t", "native-p"):
+    for system in ("uni", "uni-task", "fleet", "fleet-lv", "linuxvm-s", "linuxvm-t", "linuxvm-p",
+                   "native-t", "native-p"):
         assert "bench: %-10s tasks=2 wall" % system in r.stdout, system
     assert "## Targets" in text and "| 2 |" in text
+    assert "## A small job behind long ones" in text and "## Chunks" in text
     for name in ("jobs.csv", "idle.csv", "boot.csv"):
         assert os.path.getsize(os.path.join(TOP, "build", "bench", name)) > 0
