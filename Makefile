@@ -23,8 +23,13 @@ KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration
 KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,boot/linker.ld -Wl,-z,max-page-size=4096 \
 	-Wl,--build-id=none
 
+# Every image is these objects and its composition root's: the product's
+# appliance/main.c (build/appliance.elf, what make run boots); the test
+# image's tests/image/ (its hooks and test options) and the benchmark
+# floor's bench/floor/, which only make test and make bench build.
 KERNEL_SRC := $(wildcard kernel/*.c) $(wildcard smp/*.c) $(wildcard drivers/*/*.c) \
-	$(wildcard lwip_port/*.c) $(wildcard appliance/*.c) $(wildcard appliance/*/*.c)
+	$(wildcard lwip_port/*.c) $(filter-out appliance/main.c,$(wildcard appliance/*.c)) \
+	$(wildcard appliance/*/*.c)
 KERNEL_ASM := boot/boot.S boot/trampoline.S kernel/vectors.S
 # lwIP 2.1.3, from Debian's source package (tools/deps.sh), IPv4 only; its
 # core/timeouts.c is replaced by lwip_port/timeouts.c (no cyclic timers).
@@ -42,9 +47,12 @@ KERNEL_OBJ := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRC) $(KERNEL_ASM)) $(LWIP_
 
 ELF := $(BUILD)/appliance.elf
 ISO := $(BUILD)/appliance.iso
+TEST_ELF := $(BUILD)/test-appliance.elf
+FLOOR_ELF := $(BUILD)/bench-floor.elf
 
 .SECONDEXPANSION:
-.PHONY: all deps run test unit qemu-test clean image fleet fleet-deps fleet-status fleet-down
+.PHONY: all deps run test test-images unit qemu-test clean image fleet fleet-deps fleet-status \
+	fleet-down
 all: $(ISO)
 
 deps:
@@ -87,9 +95,15 @@ $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	@echo "  AS $<"; $(CC) $(KCFLAGS) -c $< -o $@
 
-$(ELF): $(KERNEL_OBJ) boot/linker.ld
-	$(CC) $(KLDFLAGS) -o $@ $(KERNEL_OBJ)
+$(ELF): $(BUILD)/obj/appliance/main.c.o
+$(TEST_ELF): $(patsubst %,$(BUILD)/obj/%.o,$(wildcard tests/image/*.c))
+$(FLOOR_ELF): $(patsubst %,$(BUILD)/obj/%.o,$(wildcard bench/floor/*.c))
+$(ELF) $(TEST_ELF) $(FLOOR_ELF): $(KERNEL_OBJ) boot/linker.ld
+	@echo "  LD $@"; $(CC) $(KLDFLAGS) -o $@ $(filter %.o,$^)
 	@size $@
+
+# The images only the tests and the benchmarks boot.
+test-images: $(TEST_ELF) $(FLOOR_ELF)
 
 $(ISO): $(ELF) boot/grub.cfg.in | /usr/bin/grub-mkrescue /usr/lib/grub/i386-pc/modinfo.sh \
 		/usr/bin/xorriso /usr/bin/mformat
@@ -107,11 +121,11 @@ run: deps
 	@$(RUN_PORTS) bash tools/run.sh $(CPUS) $(MEM) $(ISO)
 
 test: deps fleet-deps
-	@$(MAKE) --no-print-directory all $(IMAGE)
+	@$(MAKE) --no-print-directory all $(IMAGE) test-images
 	@bash tests/run.sh
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/iso $(ELF) $(ISO) $(IMAGE)
+	rm -rf $(BUILD)/obj $(BUILD)/iso $(ELF) $(ISO) $(IMAGE) $(TEST_ELF) $(FLOOR_ELF)
 
 # make image: beside the ISO, the same kernel on a bootable qcow2 disk
 # (GRUB in the MBR, a FAT partition; tools/mkdisk.py, no root needed).
@@ -224,5 +238,5 @@ bench-deps: deps fleet-deps
 	@bash bench/linux_vm.sh
 
 bench: bench-deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all test-images
 	@python3 bench/run.py --preset $(PRESET)

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "../kernel/console.h"
-#include "../kernel/cpu.h"
 
 static uint16_t port_option(const struct cmdline *cl, const char *key, uint16_t def)
 {
@@ -14,8 +13,7 @@ static uint16_t port_option(const struct cmdline *cl, const char *key, uint16_t 
 	return (uint16_t)port;
 }
 
-static uint64_t number_option(const struct cmdline *cl, const char *key, uint64_t min,
-			      uint64_t max)
+uint64_t config_number(const struct cmdline *cl, const char *key, uint64_t min, uint64_t max)
 {
 	uint64_t v;
 	if (!cmdline_get_u64(cl, key, min, max, 0, &v))
@@ -44,7 +42,7 @@ void config_parse(const struct cmdline *cl, struct boot_config *cfg)
 			"no UDP source is allowed\n", allow, IPCFG_NETS_MAX);
 		ipcfg_parse_nets("0.0.0.0/32", &cfg->udp_allow);
 	}
-	cfg->max_job_s = number_option(cl, "max_job_s", 1, 1000000000);
+	cfg->max_job_s = config_number(cl, "max_job_s", 1, 1000000000);
 	const char *pl = cmdline_get(cl, "placement");
 	cfg->placement = pl && !strcmp(pl, "pack") ? PLACE_PACK : PLACE_SPREAD;
 	if (pl && strcmp(pl, "pack") && strcmp(pl, "spread"))
@@ -53,13 +51,5 @@ void config_parse(const struct cmdline *cl, struct boot_config *cfg)
 	cfg->sched = sc && !strcmp(sc, "task") ? WORKTAB_TASK : WORKTAB_SHARE;
 	if (sc && strcmp(sc, "task") && strcmp(sc, "share"))
 		kprintf("config: sched=%s is not share or task; using share\n", sc);
-
-	cfg->test.smp.dead_ap = (int)number_option(cl, "test_dead_ap", 1, MAX_CPUS - 1);
-	cfg->test.smp.late_ap = (int)number_option(cl, "test_late_ap", 1, MAX_CPUS - 1);
-	cfg->test.panic_test = cmdline_get(cl, "panic_test");
-	cfg->test.udp_echo = (uint16_t)number_option(cl, "test_udp_echo", 1, 65535);
-	cfg->test.log_jobs = number_option(cl, "test_log_jobs", 0, 1) == 1;
-	cfg->test.bench_floor = (int)number_option(cl, "bench_floor", 1, 2);
-	cfg->test.speed = number_option(cl, "test_speed", 0, 1) == 1;
 }
 

@@ -203,7 +203,8 @@ def report(preset, p, S, pi_limit, rows, idle, boot, extra, seconds):
     for s in ORDER:
         if s in idle:
             w("| %s | %s of one core |" % (s, pct(idle[s])))
-    w("| QEMU floor: halted guest, no NIC | %s |" % pct(extra["floor_nonic"]))
+    w("| QEMU floor: halted guest (the bench/floor/ image), no NIC | %s |"
+      % pct(extra["floor_nonic"]))
     w("| QEMU floor: halted guest, virtio-net on user networking | %s |" % pct(extra["floor_nic"]))
     w("| ... the same with the NIC driven (RX ring filled, MSI-X on), no lwIP | %s |"
       % pct(extra["floor_driver"]))
@@ -252,8 +253,8 @@ def report(preset, p, S, pi_limit, rows, idle, boot, extra, seconds):
     w("| unikernel -smp %d | %d | %.0f us |" % (S, S, extra["tiny_uni"] * 1e6))
     w("| Linux VM, pthreads, -smp %d | %d | %.0f us |" % (S, S, extra["tiny_linuxvm-t"] * 1e6))
     w("")
-    w("UDP round trip to the unikernel (64-byte datagram, test echo port, median of %d): %.0f us."
-      % (p["rtt"], extra["rtt_echo"] * 1e6))
+    w("UDP round trip to the unikernel (64-byte datagram, the test image's echo port, "
+      "median of %d): %.0f us." % (p["rtt"], extra["rtt_echo"] * 1e6))
     w("")
     w("## Size")
     w("")

@@ -35,7 +35,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "qemu"))
 sys.path.insert(0, os.path.join(TOP, "bench"))
 from net import free_port, http_request, tcp_exchange, user_net, wait_udp_ready  # noqa: E402
-from vm import ELF, ISO, Vm, accel, accel_args  # noqa: E402
+from vm import ELF, FLOOR_ELF, ISO, TEST_ELF, Vm, accel, accel_args  # noqa: E402
 
 from report import report  # noqa: E402
 
@@ -146,11 +146,13 @@ def busy_us(ep):
 
 def floor(nic, driver=False):
     """QEMU alone: a guest that silenced PIT and PICs and halts for good
-    (bench_floor=1), with or without a virtio-net NIC on user networking,
-    or with the NIC driven but no network stack (bench_floor=2)."""
+    (the benchmark floor image, bench/floor/, bench_floor=1), with or
+    without a virtio-net NIC on user networking, or with the NIC driven but
+    no network stack (bench_floor=2)."""
     # the same user networking, forwarded ports included, as the systems
     net = user_net(udp=[(free_port(), 5555)], tcp=[(free_port(socket.SOCK_STREAM), 80)])
-    vm = Vm(smp=1, cmdline="bench_floor=%d" % (2 if driver else 1), net=net if nic else None)
+    vm = Vm(smp=1, cmdline="bench_floor=%d" % (2 if driver else 1), net=net if nic else None,
+            elf=FLOOR_ELF)
     with vm:
         vm.wait_for(r"appliance: bench_floor", 60)
         time.sleep(12.0 if PRESET["idle_s"] > 2 else 1.0)
@@ -634,13 +636,14 @@ def main():
 
     # The unikernel alone: dispatch on 1 core, boot through GRUB and
     # -kernel, UDP round trip, memory floor, image size.
-    ep = start_uni(1, cmdline="test_udp_echo=7")
+    ep = start_uni(1)
     try:
         extra["tiny_uni1"] = measure_tiny(ep.port, p["tiny"], 1)
     finally:
         ep.stop()
     port = free_port()
-    vm = Vm(smp=1, cmdline="test_udp_echo=7", net=user_net(udp=[(port, 7)]))
+    # the round trip alone: the test image's UDP echo (tests/image/)
+    vm = Vm(smp=1, cmdline="test_udp_echo=7", net=user_net(udp=[(port, 7)]), elf=TEST_ELF)
     with vm:
         wait_udp_ready(port, b"x", timeout=60)
         extra["rtt_echo"] = measure_rtt(port, p["rtt"])

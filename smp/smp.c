@@ -48,6 +48,18 @@ _Static_assert(sizeof(struct ap_slot) == 16, "trampoline.S indexes slots by id *
 extern char trampoline_start[], trampoline_end[];
 
 static struct trampoline_params *tp;
+static struct ap_slot *slots;           /* by APIC ID, max_apic + 1 of them */
+/* Where each AP is in its start-up, by core index; the BSP's entry is
+ * unused. Written by the BSP only. */
+enum ap_state {
+	AP_NONE,        /* no stack: not started (or smp_prepare not run) */
+	AP_READY,       /* its stack published in its slot */
+	AP_SENT,        /* sent its SIPI */
+	AP_PARKED,      /* its stack withdrawn, the core INIT-ed */
+};
+static uint8_t *ap_state;
+static int started;                     /* cores sent a SIPI, the BSP included */
+static uint64_t init_delay_us;
 static int late_parked;                 /* withdrawn, never claimed */
 
 static void ap_main(struct cpu *c)
@@ -65,35 +77,21 @@ static bool online(const struct cpu *c)
 	return __atomic_load_n(&c->online, __ATOMIC_ACQUIRE);
 }
 
-/* Until every AP but the excluded one is online, or timeout_us passed
- * without one more coming up. */
-static void wait_online(int expect, uint64_t timeout_us)
-{
-	int seen = __atomic_load_n(&cpus_online, __ATOMIC_ACQUIRE);
-	uint64_t last = time_us();
-	while (seen < expect && time_us() - last < timeout_us) {
-		pause();
-		int now = __atomic_load_n(&cpus_online, __ATOMIC_ACQUIRE);
-		if (now != seen) {
-			seen = now;
-			last = time_us();
-		}
-	}
-}
-
-void smp_start_aps(const struct smp_test *t)
+void smp_prepare(void)
 {
 	/* SDM 8.4.4.1 waits 10 ms after INIT for real hardware; a virtual
 	 * CPU (CPUID.1:ECX bit 31, "hypervisor") takes INIT at once. */
 	uint32_t a, b, cx, d;
 	cpuid(1, 0, &a, &b, &cx, &d);
-	uint64_t init_delay_us = (cx & (1u << 31)) ? 100 : 10000;
+	init_delay_us = (cx & (1u << 31)) ? 100 : 10000;
 	uint32_t max_apic = 0;
 	for (int i = 0; i < ncpus; i++)
 		if (cpus[i].apic_id > max_apic)
 			max_apic = cpus[i].apic_id;
-	struct ap_slot *slots = calloc((size_t)max_apic + 1, sizeof(*slots));
-	kassert(slots);
+	slots = calloc((size_t)max_apic + 1, sizeof(*slots));
+	ap_state = calloc((size_t)ncpus, sizeof(*ap_state));
+	kassert(slots && ap_state);
+	started = 1;
 	size_t len = (size_t)(trampoline_end - trampoline_start);
 	kassert(len <= PAGE_SIZE);
 	memcpy((void *)TRAMPOLINE_BASE, trampoline_start, len);
@@ -107,7 +105,6 @@ void smp_start_aps(const struct smp_test *t)
 	tp->efer = paging_efer_bits();
 	tp->parked = 0;
 
-	int expect = 1;
 	for (int i = 1; i < ncpus; i++) {
 		struct cpu *c = &cpus[i];
 		uint8_t *guard = kmalloc_aligned(PAGE_SIZE + AP_STACK_SIZE, PAGE_SIZE);
@@ -122,31 +119,70 @@ void smp_start_aps(const struct smp_test *t)
 		*c->stack_guard = STACK_CANARY;
 		slots[c->apic_id].cpu = (uint64_t)c;
 		__atomic_store_n(&slots[c->apic_id].stack_top, c->stack_top, __ATOMIC_RELEASE);
-		if (i != t->dead_ap && i != t->late_ap)
-			expect++;
+		ap_state[i] = AP_READY;
 	}
-	/* All at once: INIT every AP, one wait, SIPI every AP, and a second
-	 * SIPI for those not up after 200 us (SDM 8.4.4.1). */
-	for (int i = 1; i < ncpus; i++)
-		if (cpus[i].stack_top)
+}
+
+/* A core that smp_prepare gave a stack and that is not up. */
+static bool startable(int i)
+{
+	return ap_state[i] != AP_NONE && !online(&cpus[i]);
+}
+
+void smp_start(int first, int end)
+{
+	kassert(ap_state);
+	if (first < 1)
+		first = 1;
+	if (end > ncpus)
+		end = ncpus;
+	if (first >= end)
+		return;
+	/* All at once: INIT each, one wait, SIPI each, and a second SIPI
+	 * for those not up after 200 us (SDM 8.4.4.1). */
+	for (int i = first; i < end; i++)
+		if (startable(i))
 			lapic_send_init(cpus[i].apic_id);
 	time_delay_us(init_delay_us);
 	for (int pass = 0; pass < 2; pass++) {
-		for (int i = 1; i < ncpus; i++)
-			if (cpus[i].stack_top && !online(&cpus[i]) && i != t->dead_ap &&
-			    i != t->late_ap)
-				lapic_send_sipi(cpus[i].apic_id, TRAMPOLINE_BASE >> 12);
+		for (int i = first; i < end; i++) {
+			if (!startable(i))
+				continue;
+			lapic_send_sipi(cpus[i].apic_id, TRAMPOLINE_BASE >> 12);
+			if (ap_state[i] == AP_READY) {
+				ap_state[i] = AP_SENT;
+				started++;
+			}
+		}
 		if (pass == 0)
 			time_delay_us(200);
 	}
-	wait_online(expect, SMP_AP_TIMEOUT_MS * 1000ULL);
-	/* Withdraw the stacks of those still missing. One that claimed its
-	 * slot meanwhile is on its way up: give it the time it needs. */
+}
+
+void smp_wait_online(void)
+{
+	int seen = __atomic_load_n(&cpus_online, __ATOMIC_ACQUIRE);
+	uint64_t last = time_us();
+	while (seen < started && time_us() - last < SMP_AP_TIMEOUT_MS * 1000ULL) {
+		pause();
+		int now = __atomic_load_n(&cpus_online, __ATOMIC_ACQUIRE);
+		if (now != seen) {
+			seen = now;
+			last = time_us();
+		}
+	}
+}
+
+void smp_withdraw_missing(void)
+{
+	kassert(ap_state);
 	for (int i = 1; i < ncpus; i++) {
 		struct cpu *c = &cpus[i];
 		uint64_t top = c->stack_top;
-		if (!top || online(c))
+		if (ap_state[i] == AP_NONE || ap_state[i] == AP_PARKED || online(c))
 			continue;
+		/* Take the stack back. One that claimed its slot meanwhile is
+		 * on its way up: give it the time it needs. */
 		if (!__atomic_compare_exchange_n(&slots[c->apic_id].stack_top, &top, 0, false,
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 			uint64_t end = time_us() + SMP_AP_TIMEOUT_MS * 1000ULL;
@@ -156,27 +192,32 @@ void smp_start_aps(const struct smp_test *t)
 				continue;
 		}
 		lapic_send_init(c->apic_id);    /* parked: waits for a SIPI that never comes */
+		ap_state[i] = AP_PARKED;
 		late_parked++;
 		kprintf("smp: core %d (apic %u) did not answer in %d ms, parked\n", i, c->apic_id,
 			SMP_AP_TIMEOUT_MS);
 	}
-	if (t->late_ap > 0 && t->late_ap < ncpus) {
-		/* Test only: its SIPI comes after its timeout; it must find no
-		 * stack and park itself in the trampoline. */
-		uint32_t before = __atomic_load_n(&tp->parked, __ATOMIC_ACQUIRE);
-		lapic_send_init(cpus[t->late_ap].apic_id);
-		time_delay_us(init_delay_us);
-		lapic_send_sipi(cpus[t->late_ap].apic_id, TRAMPOLINE_BASE >> 12);
-		uint64_t end = time_us() + SMP_AP_TIMEOUT_MS * 1000ULL;
-		while (__atomic_load_n(&tp->parked, __ATOMIC_ACQUIRE) == before && time_us() < end)
-			pause();
-		kprintf("smp: core %d answered after its timeout: %s\n", t->late_ap,
-			__atomic_load_n(&tp->parked, __ATOMIC_ACQUIRE) != before ?
-			"it found no stack and parked itself" : "it did not run at all");
-	}
+}
+
+unsigned smp_trampoline_parked(void)
+{
+	return tp ? __atomic_load_n(&tp->parked, __ATOMIC_ACQUIRE) : 0;
+}
+
+void smp_report(void)
+{
 	kprintf("smp: %s, %d of %d cores started\n", lapic_x2apic() ? "x2apic" : "xapic",
 		cpus_online, ncpus);
 	kprintf("cores online: %d\n", cpus_online);
+}
+
+void smp_start_aps(void)
+{
+	smp_prepare();
+	smp_start(1, ncpus);
+	smp_wait_online();
+	smp_withdraw_missing();
+	smp_report();
 }
 
 void smp_stats(struct smp_stats *s)

@@ -27,6 +27,9 @@ LAYERS = [
     ("jobs", ["appliance/jobs/"]),
     ("services", ["appliance/udp_compute/", "appliance/http/", "web/"]),
     ("main", ["appliance/"]),
+    # Other composition roots over the same phases: nothing of the product
+    # may include them.
+    ("test images", ["tests/image/", "bench/floor/"]),
 ]
 SOURCE = re.compile(r"\.(c|h|S)$")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
@@ -54,7 +57,8 @@ def module_of(path):
 
 
 def sources():
-    for folder in ("boot", "kernel", "smp", "drivers", "lwip_port", "appliance", "web"):
+    for folder in ("boot", "kernel", "smp", "drivers", "lwip_port", "appliance", "web",
+                   "tests/image", "bench/floor"):
         for root, _, files in os.walk(os.path.join(TOP, folder)):
             for f in sorted(files):
                 if SOURCE.search(f):

@@ -9,7 +9,7 @@ import time
 
 import vm as vmmod
 from net import free_port, tcp_exchange, udp_ask, user_net, wait_udp_ready
-from vm import ELF, Vm
+from vm import TEST_ELF, Vm
 
 
 def _boot(smp, **kw):
@@ -45,7 +45,7 @@ def test_boot_grub_iso():
 
 
 def _panic(kind, vector, name, smp=2):
-    with Vm(smp=smp, cmdline="panic_test=" + kind) as vm:
+    with Vm(smp=smp, cmdline="panic_test=" + kind, elf=TEST_ELF) as vm:
         m = vm.wait_for(r"PANIC: exception (\d+) \(([^)]*)\) on core (\d+): error=0x[0-9a-f]+ "
                         r"rip=0x([0-9a-f]+) rsp=0x([0-9a-f]+)", 90)
         assert int(m.group(1)) == vector and m.group(2) == name, m.group(0)
@@ -64,7 +64,7 @@ def _overflow(kind, core_re):
     """Issue 10, defect 1: a stack overflow hits the guard page below the
     stack and the report says so, instead of running over what lies
     below (the boot page tables, for the BSP)."""
-    with Vm(smp=2, cmdline="panic_test=" + kind) as vm:
+    with Vm(smp=2, cmdline="panic_test=" + kind, elf=TEST_ELF) as vm:
         m = vm.wait_for(r"PANIC on core (\d+): stack overflow: guard page 0x([0-9a-f]+) hit", 90)
         assert re.fullmatch(core_re, m.group(1)), m.group(0)
         vm.wait_for(r"panic: system halted", 10)
@@ -96,7 +96,8 @@ def _ap_fault(option, expect_log):
     timeout, leaves an appliance that serves on the rest and says so in
     /api/status; the late one must not run on anyone's stack."""
     udp, http = free_port(), free_port(socket.SOCK_STREAM)
-    with Vm(smp=3, cmdline=option, net=user_net(udp=[(udp, 5555)], tcp=[(http, 80)])) as vm:
+    with Vm(smp=3, cmdline=option, net=user_net(udp=[(udp, 5555)], tcp=[(http, 80)]),
+            elf=TEST_ELF) as vm:
         vm.wait_for(expect_log, 90)
         m = vm.wait_for(r"cores online: (\d+)", 30)
         assert m.group(1) == "2"
@@ -140,7 +141,7 @@ def test_idle_costs_nothing():
 # (a RET to 0x4141414141414141 after the smash).
 
 def _symbols():
-    out = subprocess.run(["nm", ELF], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["nm", TEST_ELF], capture_output=True, text=True, check=True).stdout
     return {f[2]: int(f[0], 16) for f in (l.split() for l in out.splitlines()) if len(f) == 3}
 
 
@@ -153,7 +154,7 @@ PF_RE = (r"PANIC: exception 14 \(page fault: (?P<cause>[^)]*)\) on core (?P<core
 
 def _protection(kind, cause, check):
     on_ap = kind.startswith("ap")
-    with Vm(smp=2, cmdline="panic_test=" + kind) as vm:
+    with Vm(smp=2, cmdline="panic_test=" + kind, elf=TEST_ELF) as vm:
         vm.wait_for(r"panic: system halted", 90)
         m = re.search(SMASH_RE if cause == "stack smashing detected" else PF_RE, vm.out)
         assert m, "no report of the expected form:\n" + vm.tail()

@@ -11,7 +11,7 @@ import threading
 import time
 
 from net import free_port, udp_ask, user_net, wait_udp_ready
-from vm import TOP, Vm
+from vm import TEST_ELF, TOP, Vm
 
 PRIMECTL = os.path.join(TOP, "build", "primectl")
 # API.md section 1 reference values, and the small ones by definition.
@@ -19,9 +19,9 @@ PI = {0: 0, 1: 0, 2: 0, 3: 1, 10: 4, 100: 25, 100000: 9592, 1000000: 78498}
 REPLY_RX = re.compile(rb"^(\d+) tasks=(\d+) mode=(repeat|split) cores=(\d+) us=(\d+)\n$")
 
 
-def _vm(smp, cmdline="", port=None):
+def _vm(smp, cmdline="", port=None, **kw):
     port = port or free_port()
-    vm = Vm(smp=smp, cmdline=cmdline, net=user_net(udp=[(port, 5555)]))
+    vm = Vm(smp=smp, cmdline=cmdline, net=user_net(udp=[(port, 5555)]), **kw)
     return vm, port
 
 
@@ -182,7 +182,7 @@ LOGGED = r"jobs: job \d+ done result=%s .* tasks_done=\[([\d,]+)\] chunks_done=\
 def test_work_spreads_over_every_core():
     """A job's chunks run on every core, the BSP too; each task is counted
     once, on the core that ran its last chunk."""
-    vm, port = _vm(4, cmdline="test_log_jobs=1")
+    vm, port = _vm(4, cmdline="test_log_jobs=1", elf=TEST_ELF)
     with vm:
         _ready(vm, port)
         m = vm.wait_for(LOGGED % r"\d+", 30)

@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from net import free_port, tcp_exchange, udp_ask, user_net, wait_udp_ready
-from vm import Vm
+from vm import TEST_ELF, Vm
 
 ADDR_RX = r"net: address (\d+\.\d+\.\d+\.\d+)/(\d+) gw (\d+\.\d+\.\d+\.\d+) \((\w+)\)"
 
@@ -18,7 +18,7 @@ ADDR_RX = r"net: address (\d+\.\d+\.\d+\.\d+)/(\d+) gw (\d+\.\d+\.\d+\.\d+) \((\
 def _echo_vm(smp=1, cmdline="", devopts="", **kw):
     port = free_port()
     vm = Vm(smp=smp, cmdline="test_udp_echo=7 " + cmdline,
-            net=user_net(udp=[(port, 7)], devopts=devopts), **kw)
+            net=user_net(udp=[(port, 7)], devopts=devopts), elf=TEST_ELF, **kw)
     return vm, port
 
 
@@ -121,7 +121,8 @@ def test_tap_in_namespace():
         _sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
         net = ["-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no",
                "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:77:00:02"]
-        vm = Vm(smp=2, cmdline="ip=10.77.0.2/24,10.77.0.1 test_udp_echo=7", net=net)
+        vm = Vm(smp=2, cmdline="ip=10.77.0.2/24,10.77.0.1 test_udp_echo=7", net=net,
+                elf=TEST_ELF)
         vm.args = ["ip", "netns", "exec", ns] + vm.args
         with vm:
             m = vm.wait_for(ADDR_RX, 60)

@@ -1,13 +1,14 @@
 """test_product_elf.py - what the product image is made of (issue 18),
 read from build/appliance.elf with binutils, no boot: no segment both
 writable and executable, the segments still one flat image for the
-multiboot-1 loader, each protected range on pages of its own, and the
-stack protector compiled in."""
+multiboot-1 loader, each protected range on pages of its own, the
+stack protector compiled in, and no test option: those live in the test
+and benchmark images only (tests/image/, bench/floor/)."""
 
 import re
 import subprocess
 
-from vm import ELF
+from vm import ELF, FLOOR_ELF, TEST_ELF
 
 KERNEL_BASE = 0x100000          # boot/linker.ld: linked and loaded at 1 MiB
 PAGE = 4096
@@ -76,3 +77,33 @@ def test_stack_protector_is_compiled_in():
     assert calls >= 20, "only %d calls to __stack_chk_fail" % calls
     # -mstack-protector-guard=global: no TLS, so never %fs:0x28
     assert "%fs:" not in dis
+
+
+# Each test option's name, and the image whose own configuration reads it.
+TEST_OPTIONS = {"panic_test": TEST_ELF, "test_dead_ap": TEST_ELF, "test_late_ap": TEST_ELF,
+                "test_speed": TEST_ELF, "test_udp_echo": TEST_ELF, "test_log_jobs": TEST_ELF,
+                "bench_floor": FLOOR_ELF}
+
+
+def _bytes(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise AssertionError("%s is not built: make test-images" % path)
+
+
+def test_no_test_option_in_the_product():
+    """Anyone who can set the product's command line must find no test
+    hook behind it: no option's name anywhere in the file (its strings,
+    symbols and debug information alike), no hook's code linked in. The
+    images that do carry them show the check can fail."""
+    product = _bytes(ELF)
+    found = [name for name in TEST_OPTIONS if name.encode() in product]
+    assert not found, "the product image carries %s" % found
+    for name, image in TEST_OPTIONS.items():
+        assert name.encode() in _bytes(image), "%s not in %s" % (name, image)
+    hooks = [n for n in _symbols() if n.startswith(("testhooks_", "testconfig_"))]
+    assert not hooks, "the product image links %s" % hooks
+    out = _run("nm", TEST_ELF)
+    assert "testhooks_start_aps" in out and "testconfig_parse" in out

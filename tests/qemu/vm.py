@@ -20,8 +20,13 @@ import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The product (make all), and the images only tests and benchmarks boot
+# (make test-images): the test image, the product's boot with the test
+# options' hooks (tests/image/), and the benchmark floor (bench/floor/).
 ELF = os.path.join(TOP, "build", "appliance.elf")
 ISO = os.path.join(TOP, "build", "appliance.iso")
+TEST_ELF = os.path.join(TOP, "build", "test-appliance.elf")
+FLOOR_ELF = os.path.join(TOP, "build", "bench-floor.elf")
 
 _accel = None
 _qemu10 = None          # the wrapper's path, or why it cannot be had
@@ -97,10 +102,15 @@ class Vm:
     machine, at a host memory that grows with the square of the vCPU
     count (1.6 GB at 288, 18 GB at 1024, on a 24 GB machine) and takes
     35-100 s to the first line at 1024; with it off, 0.15 and 0.45 GB.
-    (Both QEMUs' pc at 255 vCPUs peak at 1.3 GB, SMM or not.)"""
+    (Both QEMUs' pc at 255 vCPUs peak at 1.3 GB, SMM or not.)
+
+    elf: the kernel -kernel boots (the product's unless a test needs
+    TEST_ELF's hooks or FLOOR_ELF); iso=True boots the product's ISO."""
 
     def __init__(self, smp=1, mem="64M", cmdline="", iso=False, net=None, extra=None,
-                 qemu="7.2", machine=None, cpu=None, iommu=False, smm=None):
+                 qemu="7.2", machine=None, cpu=None, iommu=False, smm=None, elf=ELF):
+        if not iso and elf != ELF and not os.path.exists(elf):
+            raise FileNotFoundError("%s is not built: make test-images" % elf)
         if machine is None:
             machine = "q35"    # the modern machine; "pc" still works
         if machine not in MAX_SMP:
@@ -133,7 +143,7 @@ class Vm:
         if iso:
             self.args += ["-cdrom", ISO]
         else:
-            self.args += ["-kernel", ELF, "-append", cmdline]
+            self.args += ["-kernel", elf, "-append", cmdline]
         if net:
             self.args += net
         if extra:

@@ -1,5 +1,7 @@
-/* testhooks.c - the test-only and benchmark-only behaviours (see
- * testhooks.h), kept out of the product code paths. */
+/* testhooks.c - what the test image adds to the product (testhooks.h):
+ * each hook a combination of steps that smp/, the scheduler, the job
+ * engine and lwIP expose to any caller; none of them is linked into the
+ * product image. */
 #include "testhooks.h"
 
 #include <stdbool.h>
@@ -8,15 +10,48 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../drivers/virtio_net/virtio_net.h"
-#include "../kernel/console.h"
-#include "../kernel/lapic.h"
-#include "../kernel/panic.h"
-#include "../kernel/time.h"
-#include "../kernel/x86.h"
-#include "../smp/sched.h"
-#include "jobs/primes.h"
+#include "../../appliance/jobs/jobs.h"
+#include "../../appliance/jobs/primes.h"
+#include "../../kernel/console.h"
+#include "../../kernel/cpu.h"
+#include "../../kernel/panic.h"
+#include "../../kernel/time.h"
+#include "../../kernel/x86.h"
+#include "../../smp/sched.h"
+#include "../../smp/smp.h"
 #include "lwip/udp.h"
+
+/* test_late_ap=: its SIPI after its stack was withdrawn; it must find no
+ * stack and park itself in the trampoline (boot/trampoline.S). */
+static void start_late(int core)
+{
+	unsigned before = smp_trampoline_parked();
+	smp_start(core, core + 1);
+	uint64_t end = time_us() + SMP_AP_TIMEOUT_MS * 1000ULL;
+	while (smp_trampoline_parked() == before && time_us() < end)
+		pause();
+	kprintf("smp: core %d answered after its timeout: %s\n", core,
+		smp_trampoline_parked() != before ? "it found no stack and parked itself" :
+						    "it did not run at all");
+}
+
+void testhooks_start_aps(const struct test_config *t)
+{
+	smp_prepare();
+	/* Every AP but the dead and the late one, in the runs between them. */
+	int from = 1;
+	for (int i = 1; i <= ncpus; i++) {
+		if (i == ncpus || i == t->dead_ap || i == t->late_ap) {
+			smp_start(from, i);
+			from = i + 1;
+		}
+	}
+	smp_wait_online();
+	smp_withdraw_missing();                 /* the dead and the late one: parked */
+	if (t->late_ap > 0 && t->late_ap < ncpus)
+		start_late(t->late_ap);
+	smp_report();
+}
 
 /* panic_test=stack: recurse until the stack's guard page stops it. */
 #pragma GCC diagnostic ignored "-Winfinite-recursion"
@@ -133,26 +168,6 @@ void testhooks_fault(const struct test_config *t)
 			pause();
 	}
 	panic("panic_test=%s", what);
-}
-
-static void nothing(void)
-{
-}
-
-static uint64_t no_deadline(void)
-{
-	return SCHED_NO_DEADLINE;
-}
-
-void testhooks_bench_floor(const struct test_config *t)
-{
-	static const struct bsp_ops none = { nothing, nothing, no_deadline };
-	if (!t->bench_floor)
-		return;
-	if (t->bench_floor == 2)
-		vnet_init(lapic_id());
-	kprintf("appliance: bench_floor=%d, halting\n", t->bench_floor);
-	sched_bsp_loop(&none);
 }
 
 void testhooks_speed(const struct test_config *t)
