@@ -232,11 +232,21 @@ $(BUILD)/bench/count_primes: bench/count_primes.c appliance/jobs/primes.c applia
 	@echo "  HOSTCC $@"; $(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ bench/count_primes.c appliance/jobs/primes.c
 all: $(BUILD)/bench/count_primes
 
+# make bench: chunking's cost in instructions (bench/chunk_cost.c, under
+# callgrind), the engine and the work table as the image compiles them.
+CHUNK_COST_SRC := bench/chunk_cost.c appliance/jobs/primes.c appliance/jobs/jobs.c \
+	appliance/jobs/spec.c smp/worktab.c
+$(BUILD)/bench/chunk_cost: $(CHUNK_COST_SRC) appliance/jobs/jobs.h appliance/jobs/primes.h smp/worktab.h
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC $@"; $(CC) -std=gnu11 -O2 -Wall -Wextra -fno-omit-frame-pointer -mno-red-zone \
+		-mgeneral-regs-only -o $@ $(CHUNK_COST_SRC)
+
 .PHONY: bench bench-deps
 bench-deps: deps fleet-deps
-	@dpkg -s gnuplot-nox >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq gnuplot-nox >/dev/null; }
+	@dpkg -s gnuplot-nox >/dev/null 2>&1 && dpkg -s valgrind >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq gnuplot-nox valgrind >/dev/null; }
 	@bash bench/linux_vm.sh
 
 bench: bench-deps
-	@$(MAKE) --no-print-directory all test-images
+	@$(MAKE) --no-print-directory all test-images $(BUILD)/bench/chunk_cost
 	@python3 bench/run.py --preset $(PRESET)

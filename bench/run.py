@@ -24,6 +24,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -50,14 +51,15 @@ PRESETS = {
     # finishes in well under 15 minutes on 2 cores under TCG
     "quick": dict(limit=2000000, repeats=3, max_tasks=2 * HOST_CORES, idle_s=30,
                   boots=3, tiny=200, rtt=1000, long_limit=6000000, small_limit=300000,
-                  chunk_limits=(10**6, 10**9, 2**40), chunk_s=8),
+                  chunk_limits=(10**6, 10**9, 2**40), chunk_s=8, throughput_runs=7),
     # for a big machine with KVM
     "full": dict(limit=5000000, repeats=5, max_tasks=2 * HOST_CORES, idle_s=60,
                  boots=5, tiny=1000, rtt=1000, long_limit=30000000, small_limit=1000000,
-                 chunk_limits=(10**6, 10**9, 2**40), chunk_s=20),
+                 chunk_limits=(10**6, 10**9, 2**40), chunk_s=20, throughput_runs=9),
     # one tiny point of each system: keeps the harness from rotting (make test)
     "smoke": dict(limit=1000, repeats=1, max_tasks=2, idle_s=1, boots=1, tiny=5, rtt=20,
-                  long_limit=300000, small_limit=10000, chunk_limits=(10**6,), chunk_s=1),
+                  long_limit=300000, small_limit=10000, chunk_limits=(10**6,), chunk_s=1,
+                  throughput_runs=1),
 }
 
 
@@ -427,6 +429,63 @@ def measure_rtt(port, n):
     return statistics.median(lat)
 
 
+def plain(port, limit, timeout=600):
+    """The test image's plain loop (test_speed=PORT): its in-guest us."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    s.sendto(b"%d" % limit, ("127.0.0.1", port))
+    data = s.recv(200)
+    s.close()
+    return int(data.split(b"us=")[1])
+
+
+def measure_throughput(p):
+    """Single-task throughput against the plain loop of API.md section 1,
+    both in the guest, at -smp 1, in one VM per policy: the test image
+    runs the plain loop on request (test_speed=PORT: count_primes_below
+    inside the network callback, no chunks, no scheduler), alternated with
+    one-task jobs of the same limit (chunks, claims, per-core counts, the
+    BSP serving between chunks); their in-guest times, medians."""
+    limit = p["limit"]
+    out = {}
+    for policy in ("share", "task"):
+        port, sport = free_port(), free_port()
+        vm = Vm(smp=1, cmdline="test_speed=7 sched=%s" % policy, elf=TEST_ELF,
+                net=user_net(udp=[(port, 5555), (sport, 7)]))
+        with vm:
+            wait_udp_ready(port, b"0 1", timeout=60)
+            plain(sport, limit)         # warm-up: TCG translates the loop
+            job(port, limit, 1)
+            pl, jb = [], []
+            for _ in range(p["throughput_runs"]):
+                pl.append(plain(sport, limit))
+                jb.append(job(port, limit, 1)[2])
+        out[policy] = dict(plain_us=statistics.median(pl), job_us=statistics.median(jb),
+                           plain=pl, jobs=jb)
+        log("throughput %s: plain loop %s us, one-task job %s us: %.4f"
+            % (policy, pl, jb, out[policy]["job_us"] / out[policy]["plain_us"]))
+    return out
+
+
+def measure_chunk_cost(limit):
+    """Instructions of the plain loop against the same count as a one-task
+    job on the real engine and work table, on the host under callgrind
+    (bench/chunk_cost.c): exact and repeatable, unlike the guest's
+    timings here."""
+    out = {}
+    for mode in ("plain", "job"):
+        r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                            os.path.join(OUT, "chunk_cost"), mode, str(limit)],
+                           capture_output=True, text=True, timeout=1800)
+        m = re.search(r"Collected : (\d+)", r.stderr)
+        if r.returncode != 0 or not m:
+            raise RuntimeError("chunk_cost %s: %s" % (mode, r.stderr[-500:]))
+        out[mode] = int(m.group(1))
+    log("chunk cost at %d: plain %d instructions, one-task job %d: %.4f"
+        % (limit, out["plain"], out["job"], out["job"] / out["plain"]))
+    return out
+
+
 def cancel_all(ep):
     """DELETE every job of the unikernel still queued or running."""
     listing = json.loads(http_request("127.0.0.1", ep.http_port, "GET",
@@ -655,6 +714,8 @@ def main():
     extra["viewer"] = measure_viewer(S, max(60, p["idle_s"])) if args.preset != "smoke" else None
 
     extra["chunks"] = measure_chunks(S, p)
+    extra["throughput"] = measure_throughput(p)
+    extra["chunk_cost"] = measure_chunk_cost(p["limit"])
 
     extra["floor_nic"] = floor(True)
     extra["floor_nonic"] = floor(False)

@@ -25,11 +25,11 @@ void kmain(uint32_t magic, uint32_t info)
 	testhooks_start_aps(&t);                /* the smp steps; test_dead_ap=, test_late_ap= */
 	smp_selftest();                         /* every core runs one chunk */
 	testhooks_fault(&t);                    /* panic_test=: never returns when set */
-	testhooks_speed(&t);                    /* test_speed=1 */
 	boot_engine(&cfg);                      /* the job engine, max_job_s= */
 	testhooks_job_logger(&t);               /* test_log_jobs=1: an observer */
 	if (boot_net(&cfg)) {                   /* NIC, lwIP, DHCP or ip= */
 		testhooks_udp_echo(&t);         /* test_udp_echo=PORT */
+		testhooks_speed(&t);            /* test_speed=PORT: the plain loop, timed */
 		boot_services(&cfg);            /* UDP compute, HTTP control plane */
 	}
 	boot_serve();                           /* "appliance: ready"; never returns */

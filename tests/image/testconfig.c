@@ -14,5 +14,5 @@ void testconfig_parse(const struct cmdline *cl, struct test_config *t)
 	t->panic_test = cmdline_get(cl, "panic_test");
 	t->udp_echo = (uint16_t)config_number(cl, "test_udp_echo", 1, 65535);
 	t->log_jobs = config_number(cl, "test_log_jobs", 0, 1) == 1;
-	t->speed = config_number(cl, "test_speed", 0, 1) == 1;
+	t->speed = (uint16_t)config_number(cl, "test_speed", 1, 65535);
 }

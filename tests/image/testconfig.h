@@ -15,7 +15,7 @@ struct test_config {
 	const char *panic_test; /* panic_test=ud|pf|...|apsmash (testhooks.c), or NULL */
 	uint16_t udp_echo;      /* test_udp_echo=PORT, 0 none */
 	bool log_jobs;          /* test_log_jobs=1 */
-	bool speed;             /* test_speed=1: time a small workload at boot */
+	uint16_t speed;         /* test_speed=PORT: the plain loop, timed, over UDP; 0 none */
 };
 
 /* Fills t from cl; a malformed value is reported and the option ignored.

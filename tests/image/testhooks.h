@@ -12,8 +12,10 @@
 void testhooks_start_aps(const struct test_config *t);
 /* panic_test=: raise that fault now, to see the panic report. */
 void testhooks_fault(const struct test_config *t);
-/* test_speed=1: count the primes below 20000 on the BSP and print how long
- * it took. */
+/* test_speed=PORT: a UDP port where "<limit>" is answered with the plain
+ * loop's count and time on the BSP, with no chunks and no scheduler:
+ * make bench's single-task throughput baseline, in the same VM as the
+ * jobs it is compared with (network up). */
 void testhooks_speed(const struct test_config *t);
 /* test_udp_echo=PORT: echo datagrams on PORT (network up). */
 void testhooks_udp_echo(const struct test_config *t);
