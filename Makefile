@@ -194,7 +194,7 @@ unit_src_ipcfg := lwip_port/ipcfg.c kernel/parse.c
 unit_src_siphash := lwip_port/siphash.c
 unit_src_primes := appliance/jobs/primes.c
 unit_src_request := appliance/udp_compute/request.c appliance/jobs/spec.c kernel/parse.c
-unit_src_jobs := appliance/jobs/jobs.c appliance/jobs/spec.c appliance/jobs/primes.c
+unit_src_jobs := appliance/jobs/spec.c appliance/jobs/primes.c
 # The connection layer against a fake lwIP raw TCP API (the test defines
 # it), with lwIP's own headers and our lwipopts.h.
 unit_src_httpconn := appliance/http/http.c appliance/http/httpreq.c appliance/http/render.c \
@@ -209,6 +209,8 @@ $(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $$(unit_src_$$*) | 
 
 # test_worktab includes smp/worktab.c itself, to widen its race windows.
 $(BUILD)/unit/test_worktab: smp/worktab.c smp/worktab.h
+# test_jobs includes both, for the race windows and to count jobs.c's allocations.
+$(BUILD)/unit/test_jobs: appliance/jobs/jobs.c appliance/jobs/jobs.h smp/worktab.c smp/worktab.h
 
 unit: $(UNIT_BINS)
 
