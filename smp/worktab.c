@@ -11,7 +11,9 @@
  * is counted in its task's task_left until it ended, and under task the
  * core that holds a task counts one more there until it found the task
  * has no chunk left to claim. So a task cannot end, nor its job finish,
- * under a core that still touches it. */
+ * under a core that still touches it. Whichever count takes a task's to
+ * zero (a chunk's end, the holder letting go, a withdraw) counts the
+ * task's end in its job. */
 #include "worktab.h"
 
 /* The unit test widens the windows between a core's hazard and its
@@ -249,15 +251,19 @@ uint64_t worktab_withdraw(struct worktab *t, int i, const void *owner)
 	uint64_t taken = 0, ended = 0;
 	uint32_t first_free;            /* the first task no core has claimed any of */
 	if (t->policy == WORKTAB_TASK) {
-		/* Claimed tasks: the chunks their holders have not claimed. The
-		 * holder's count keeps each task from ending under us. */
+		/* Claimed tasks: the chunks their holders have not claimed. A
+		 * holder that finds them gone after this exchange lets go of its
+		 * task at once, so this count may be the task's last: then its
+		 * end is counted here. */
 		for (uint32_t k = 0; k < (uint32_t)old; k++) {
 			uint64_t n = chunk_count(w, k);
 			uint64_t was = __atomic_exchange_n(&w->task_next[k], n, __ATOMIC_ACQ_REL);
 			if (was < n) {
 				__atomic_store_n(&s->withdrawn, 1, __ATOMIC_RELEASE);
 				taken += n - was;
-				__atomic_sub_fetch(&w->task_left[k], n - was, __ATOMIC_ACQ_REL);
+				WORKTAB_RACE_WINDOW();
+				if (__atomic_sub_fetch(&w->task_left[k], n - was, __ATOMIC_ACQ_REL) == 0)
+					ended++;
 			}
 		}
 		first_free = (uint32_t)old;

@@ -290,14 +290,25 @@ bool jobs_wait(uint64_t id, struct job_waiter *w)
 	return true;
 }
 
-void jobs_unwait(struct job_waiter *w)
+/* The waiters of the job jobs_poll is finishing that it has not told
+ * yet: a waiter's done may let go of another of them (jobs_unwait). */
+static struct job_waiter *telling;
+
+static void unlink_waiter(struct job_waiter **pp, struct job_waiter *w)
 {
-	struct job *j = w->job ? find_inflight(w->job) : NULL;
-	for (struct job_waiter **pp = j ? &j->waiters : NULL; pp && *pp; pp = &(*pp)->next)
+	for (; *pp; pp = &(*pp)->next)
 		if (*pp == w) {
 			*pp = w->next;
-			break;
+			return;
 		}
+}
+
+void jobs_unwait(struct job_waiter *w)
+{
+	if (w->job) {
+		struct job *j = find_inflight(w->job);
+		unlink_waiter(j ? &j->waiters : &telling, w);
+	}
 	w->job = 0;
 	w->next = NULL;
 }
@@ -330,15 +341,15 @@ void jobs_poll(void)
 		hist_head = (hist_head + 1) % JOBS_HISTORY;
 		if (hist_count < JOBS_HISTORY)
 			hist_count++;
-		struct job_waiter *w = j->waiters;
+		telling = j->waiters;
 		free(j->mem);
 		j->used = false;        /* a waiter may submit into this slot */
-		while (w) {
-			struct job_waiter *next = w->next;
+		while (telling) {
+			struct job_waiter *w = telling;
+			telling = w->next;
 			w->job = 0;
 			w->next = NULL;
 			w->done(w, &info);
-			w = next;
 		}
 		if (!was_cancelled)
 			tell_observers(&info);
@@ -355,10 +366,10 @@ enum job_cancel jobs_cancel(uint64_t id, struct job_info *info)
 		return JOB_CANCEL_ENDED;
 	}
 	if (!plat.withdraw(j->slot, j)) {
-		/* Every chunk was claimed: they all count, so it ends done. */
+		/* Every chunk was claimed: they all count, so it ends done. What
+		 * info says decides, read once (the last chunk may end now). */
 		fill_live(j, info);
-		return __atomic_load_n(&j->complete, __ATOMIC_ACQUIRE) ? JOB_CANCEL_ENDED :
-									  JOB_CANCEL_FINISHING;
+		return info->state == JOB_DONE ? JOB_CANCEL_ENDED : JOB_CANCEL_FINISHING;
 	}
 	j->info.state = JOB_CANCELLED;
 	fill_live(j, info);

@@ -67,7 +67,7 @@ static void jobs_free(void *p)
  * whose last chunk completes between the two reads is answered ENDED with
  * the info of a running job, without its result (a DELETE answered 409
  * "running"). Forced by letting the racer go from inside the DELETE. */
-#define KNOWN_BUG_ENDED_STALE 1
+#define KNOWN_BUG_ENDED_STALE 0
 /* worktab_withdraw under sched=task (smp/worktab.c, the loop over claimed
  * tasks) swaps a held task's task_next to its end, then subtracts the
  * chunks it took from task_left and ignores the result; a holder that
@@ -77,13 +77,13 @@ static void jobs_free(void *p)
  * waiters never told, its slots lost). A race that loses the end is
  * counted and the engine and table set up afresh. The window is two
  * atomics wide: no race here can force it (the report has a repro). */
-#define KNOWN_BUG_TASK_LOST_END 1
+#define KNOWN_BUG_TASK_LOST_END 0
 /* jobs_poll frees the job's slot and detaches its waiters before it
  * tells them, so jobs_unwait of a waiter not yet told finds no job and
  * only clears that waiter's job and next: the waiter is still told (the
  * loop saved it as the next), and every waiter after it never is. The
  * product does not do it today (each owner unwaits only its own). */
-#define KNOWN_BUG_UNWAIT_IN_DELIVERY 1
+#define KNOWN_BUG_UNWAIT_IN_DELIVERY 0
 
 #define NCORES 4
 
