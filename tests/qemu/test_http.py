@@ -61,7 +61,7 @@ def test_status_and_metrics():
             assert c["state"] in ("busy", "idle", "halted")
             assert c["tasks_done"] >= 1           # the boot self-test
         assert st["queue"] == {"depth": 0, "capacity": 64 * 1024}
-        assert st["sched"] == "share" and st["chunk_max_us"] > 0
+        assert st["sched"] == "share" and st["chunk_max_us"] >= 0 and st["chunk_p99_us"] >= 0
         assert set(st["jobs"]) >= {"accepted", "running", "done", "cancelled", "rejected", "bad"}
         code, text, r = _req(hp, "GET", "/metrics")
         assert code == 200 and r.getheader("Content-Type").startswith("text/plain")
