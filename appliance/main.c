@@ -115,7 +115,16 @@ void kmain(uint32_t magic, uint32_t info)
 		api_init(&(struct api_config){  /* API.md section 3 */
 			.port = cfg.http_port,
 			.token = cfg.token,
-			.udp_stats = udp_compute_stats,
+			.status = {             /* what /api/status and /metrics show */
+				.uptime_us = time_us,
+				.sched = sched_stats,
+				.core = sched_core_stats,
+				.smp = smp_stats,
+				.jobs = jobs_counters,
+				.net = net_stats,
+				.heap = kheap_stats,
+				.udp = udp_compute_stats,
+			},
 		});
 	} else {
 		kprintf("appliance: no network device; serving nothing\n");
