@@ -197,10 +197,11 @@ unit_src_request := appliance/udp_compute/request.c appliance/jobs/spec.c kernel
 unit_src_jobs := appliance/jobs/spec.c appliance/jobs/primes.c
 # The connection layer against a fake lwIP raw TCP API (the test defines
 # it), with lwIP's own headers and our lwipopts.h.
-unit_src_httpconn := appliance/http/http.c appliance/http/httpreq.c appliance/http/render.c \
-	kernel/parse.c
+unit_src_httpconn := appliance/http/http.c appliance/http/httpreq.c appliance/http/httpresp.c \
+	appliance/http/outbuf.c kernel/parse.c
 unit_flags_httpconn := -Ilwip_port -I$(LWIP)/src/include
-unit_src_http := appliance/http/httpreq.c appliance/http/jobreq.c appliance/http/render.c \
+unit_src_http := appliance/http/httpreq.c appliance/http/httpresp.c appliance/http/outbuf.c \
+	appliance/http/jobreq.c appliance/http/render.c appliance/http/status.c \
 	appliance/jobs/spec.c kernel/parse.c
 
 $(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/check.h $$(unit_src_$$*) | $(LWIP)/src/core/init.c

@@ -121,7 +121,16 @@ void boot_services(const struct boot_config *cfg)
 	api_init(&(struct api_config){          /* API.md section 3 */
 		.port = cfg->http_port,
 		.token = cfg->token,
-		.udp_stats = udp_compute_stats,
+		.status = {                     /* what /api/status and /metrics show */
+			.uptime_us = time_us,
+			.sched = sched_stats,
+			.core = sched_core_stats,
+			.smp = smp_stats,
+			.jobs = jobs_counters,
+			.net = net_stats,
+			.heap = kheap_stats,
+			.udp = udp_compute_stats,
+		},
 	});
 }
 

@@ -18,10 +18,11 @@
 #include "http.h"
 #include "httpreq.h"
 #include "jobreq.h"
+#include "outbuf.h"
 #include "render.h"
 #include "status.h"
 
-#define WAIT_MAX_NS     (60ULL * 1000000000ULL)
+#define WAIT_MAX_MS     60000   /* API.md: ?wait=1 gives up after 60 s */
 #define LIST_DEFAULT    100
 #define LIST_MAX        1000
 #define JSON            "application/json"
@@ -37,25 +38,19 @@ static void refuse_bad(struct http_conn_ref ref, const char *msg)
 	http_respond_error(ref, 400, msg, NULL);
 }
 
-/* Renders into size bytes, doubling the room while it runs out (a few
- * times at most: size is an estimate from the core count). */
+/* An answer rendered with room that grows (out_render), or 503 when
+ * there is no memory for it. */
 static void send_big(struct http_conn_ref ref, int status, const char *ctype,
 		     void (*render)(struct outbuf *, const void *), const void *arg, size_t size)
 {
-	for (int tries = 0; tries < 4; tries++, size *= 2) {
-		char *buf = malloc(size);
-		if (!buf)
-			break;
-		struct outbuf o;
-		out_init(&o, buf, size);
-		render(&o, arg);
-		if (!o.overflow || tries == 3)
-			http_respond_out(ref, status, ctype, &o, NULL);
-		free(buf);
-		if (!o.overflow || tries == 3)
-			return;
+	size_t len;
+	char *text = out_render(size, render, arg, &len);
+	if (!text) {
+		http_respond_error(ref, 503, "out of memory", "Retry-After: 1\r\n");
+		return;
 	}
-	http_respond_error(ref, 503, "out of memory", "Retry-After: 1\r\n");
+	http_respond(ref, status, ctype, text, len, NULL);
+	free(text);
 }
 
 static void get_status(struct http_conn_ref ref, enum status_format f)
@@ -160,11 +155,16 @@ static void get_jobs(struct http_conn_ref ref, const struct http_req *r)
 
 /* A connection waiting for a job's end: a POST with ?wait=1, or a DELETE
  * of a job whose chunks were all running (it ends done within one chunk
- * time). One per connection slot: a connection waits for one job at a
- * time, and its requests behind wait with it. */
+ * time). One per connection slot, as a connection waits for one job at
+ * a time and reads no request meanwhile (http_wait); the connection
+ * layer says when the wait's time is up (wait_expired) and when the
+ * connection ends first (wait_dropped: the waiter is let go of). The
+ * ref's generation keeps a late completion from answering a newer
+ * connection of the same slot. */
 struct api_wait {
 	struct job_waiter waiter;       /* first: the engine hands it back */
 	struct http_conn_ref ref;
+	uint64_t job;
 	bool cancel;                    /* the DELETE's: answer 409 with the ended job */
 };
 
@@ -173,8 +173,7 @@ static struct api_wait waits[HTTP_MAX_CONNS];
 static void wait_done(struct job_waiter *w, const struct job_info *info)
 {
 	struct api_wait *aw = (struct api_wait *)w;
-	/* Not if the client left, or got its 202 after 60 s and moved on. */
-	if (http_deferred(aw->ref, info->id))
+	if (http_waiting(aw->ref))
 		send_job(aw->ref, aw->cancel ? 409 : 200, info, NULL);
 }
 
@@ -190,21 +189,35 @@ static struct job_waiter *waiter_for(struct http_conn_ref ref, bool cancel)
 	return &aw->waiter;
 }
 
-/* Every 500 ms while a ?wait=1 answer is pending. */
-static void wait_poll(struct http_conn_ref ref, uint64_t job)
+static void wait_for(struct http_conn_ref ref, uint64_t job)
 {
+	waits[ref.slot].job = job;
+	http_wait(ref, WAIT_MAX_MS);
+}
+
+/* WAIT_MAX_MS passed: a ?wait=1 gives up and answers 202 as without it;
+ * a DELETE answers 409 with the job as it is. */
+static void wait_expired(struct http_conn_ref ref)
+{
+	struct api_wait *aw = &waits[ref.slot];
+	jobs_unwait(&aw->waiter);
 	struct job_info info;
-	if (!jobs_get(job, &info)) {
-		jobs_unwait(&waits[ref.slot].waiter);
+	if (!jobs_get(aw->job, &info)) {
 		http_respond_error(ref, 404, "job left the history", NULL);
 		return;
 	}
-	if (!waits[ref.slot].cancel && time_ns() - info.submitted_ns >= WAIT_MAX_NS) {
-		jobs_unwait(&waits[ref.slot].waiter);
-		char loc[64];
-		snprintf(loc, sizeof(loc), "Location: /api/jobs/%lu\r\n", (unsigned long)job);
-		send_job(ref, 202, &info, loc);
+	if (aw->cancel) {
+		send_job(ref, 409, &info, NULL);
+		return;
 	}
+	char loc[64];
+	snprintf(loc, sizeof(loc), "Location: /api/jobs/%lu\r\n", (unsigned long)aw->job);
+	send_job(ref, 202, &info, loc);
+}
+
+static void wait_dropped(struct http_conn_ref ref)
+{
+	jobs_unwait(&waits[ref.slot].waiter);
 }
 
 static void post_job(struct http_conn_ref ref, const struct http_req *r, const char *body,
@@ -244,7 +257,7 @@ static void post_job(struct http_conn_ref ref, const struct http_req *r, const c
 		return;
 	}
 	if (wait) {
-		http_defer(ref, id);
+		wait_for(ref, id);
 		return;
 	}
 	struct job_info info;
@@ -352,7 +365,7 @@ static void dispatch(struct http_conn_ref ref, const struct http_req *r, const c
 			/* Too late to cancel: answer 409 with its result once
 			 * its running chunks end. */
 			if (jobs_wait(id, waiter_for(ref, true)))
-				return http_defer(ref, id);
+				return wait_for(ref, id);
 			jobs_get(id, &info);
 			return send_job(ref, 409, &info, NULL);
 		case JOB_CANCEL_DONE:
@@ -371,7 +384,8 @@ static void dispatch(struct http_conn_ref ref, const struct http_req *r, const c
 
 static const struct http_handlers handlers = {
 	.request = dispatch,
-	.deferred_poll = wait_poll,
+	.wait_expired = wait_expired,
+	.wait_dropped = wait_dropped,
 };
 
 void api_job_changed(const struct job_info *info)
@@ -387,7 +401,7 @@ void api_poll(void)
 void api_init(const struct api_config *c)
 {
 	cfg = *c;
-	status_init(cfg.udp_stats);
+	status_init(&cfg.status);
 	if (cfg.token && !*cfg.token)
 		cfg.token = NULL;
 	if (cfg.token && strlen(cfg.token) > API_TOKEN_MAX)

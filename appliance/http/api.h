@@ -7,15 +7,16 @@
 #include <stdint.h>
 
 #include "../jobs/jobs.h"
-#include "../udp_compute/udp_compute.h"
+#include "status.h"
 
 #define API_TOKEN_MAX 256       /* longest token= accepted at boot */
 
 struct api_config {
 	uint16_t port;
 	const char *token;              /* POST and DELETE need it; NULL: open */
-	/* The UDP endpoint's counters, for /api/status; may be NULL. */
-	void (*udp_stats)(struct udp_compute_stats *s);
+	/* Where /api/status, /metrics and the status events read their
+	 * figures: the owners' stats calls (status.h). */
+	struct status_sources status;
 };
 
 void api_init(const struct api_config *cfg);

@@ -2,51 +2,7 @@
  * Field names and order follow the spec's examples. */
 #include "render.h"
 
-#include <stdarg.h>
-#include <stdio.h>
-
 static const char *const core_state[] = { "idle", "busy", "halted" };
-
-void out_init(struct outbuf *o, char *buf, size_t size)
-{
-	o->buf = buf;
-	o->size = size;
-	o->len = 0;
-	o->overflow = false;
-	if (size)
-		buf[0] = '\0';
-}
-
-void out_printf(struct outbuf *o, const char *fmt, ...)
-{
-	if (o->overflow)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->size - o->len) {
-		o->overflow = true;
-		o->buf[o->len] = '\0';
-		return;
-	}
-	o->len += (size_t)n;
-}
-
-void render_error(struct outbuf *o, const char *msg)
-{
-	out_printf(o, "{\"error\":\"");
-	for (; *msg; msg++) {
-		unsigned char c = (unsigned char)*msg;
-		if (c == '"' || c == '\\')
-			out_printf(o, "\\%c", c);
-		else if (c < 0x20)
-			out_printf(o, "\\u%04x", c);
-		else
-			out_printf(o, "%c", c);
-	}
-	out_printf(o, "\"}\n");
-}
 
 /* The bucket bound (us) under which pct % of the chunks ended: a power
  * of two, from the chunks' histogram; 0 before any chunk ran. */
@@ -81,16 +37,17 @@ void render_status(struct outbuf *o, const struct status_snap *s)
 		   s->sched.policy, (unsigned long)(s->sched.chunk_max_ns / 1000),
 		   (unsigned long)chunk_quantile_us(s, 99));
 	out_printf(o, "\"queue\":{\"depth\":%lu,\"capacity\":%lu},",
-		   (unsigned long)s->sched.queue_depth, (unsigned long)s->jobs.tasks_capacity);
+		   (unsigned long)s->ch.queue_depth, (unsigned long)s->ch.jobs.tasks_capacity);
 	out_printf(o, "\"smp\":{\"discovered\":%d,\"online\":%d,\"parked\":%d},",
 		   s->smp.discovered, s->smp.online, s->smp.parked);
 	out_printf(o, "\"bsp\":{\"serve_gap_max_us\":%lu},",
 		   (unsigned long)(s->sched.bsp_serve_gap_max_ns / 1000));
-	out_printf(o, "\"jobs\":{\"accepted\":%lu,\"running\":%u,\"done\":%lu,\"cancelled\":%lu,"
+	out_printf(o, "\"jobs\":{\"accepted\":%lu,\"running\":%lu,\"done\":%lu,\"cancelled\":%lu,"
 		   "\"rejected\":%lu,\"bad\":%lu,\"too_big\":%lu},",
-		   (unsigned long)s->jobs.accepted, s->jobs.running, (unsigned long)s->jobs.done,
-		   (unsigned long)s->jobs.cancelled, (unsigned long)s->jobs.rejected,
-		   (unsigned long)s->bad, (unsigned long)s->jobs.too_big);
+		   (unsigned long)s->ch.jobs.accepted, (unsigned long)s->ch.jobs.running,
+		   (unsigned long)s->ch.jobs.done, (unsigned long)s->ch.jobs.cancelled,
+		   (unsigned long)s->ch.jobs.rejected, (unsigned long)s->ch.bad,
+		   (unsigned long)s->ch.jobs.too_big);
 	out_printf(o, "\"net\":{\"link\":\"%s\",\"rx_packets\":%lu,\"rx_bytes\":%lu,"
 		   "\"rx_drops\":%lu,\"tx_packets\":%lu,\"tx_bytes\":%lu,\"tx_drops\":%lu,"
 		   "\"tx_ring_full\":%lu,\"irqs\":%lu},",
@@ -108,14 +65,16 @@ void render_status(struct outbuf *o, const struct status_snap *s)
 		   s->net.heap_used, s->net.heap_size, (unsigned long)s->net.arp_drops,
 		   (unsigned long)s->net.ip_drops, (unsigned long)s->net.udp_drops,
 		   (unsigned long)s->net.tcp_drops, (unsigned long)s->net.tcp_half_open_drops);
-	out_printf(o, "\"http\":{\"open\":%lu,\"refused\":%lu,\"reset\":%lu},",
-		   (unsigned long)s->http.open, (unsigned long)s->http.refused,
-		   (unsigned long)s->http.reset);
+	out_printf(o, "\"http\":{\"open\":%lu,\"refused\":%lu,\"reset\":%lu,\"timed_out\":%lu,"
+		   "\"stalled\":%lu},",
+		   (unsigned long)s->http_open, (unsigned long)s->ch.http.refused,
+		   (unsigned long)s->ch.http.reset, (unsigned long)s->ch.http.timed_out,
+		   (unsigned long)s->ch.http.stalled);
 	out_printf(o, "\"udp\":{\"bad\":%lu,\"busy\":%lu,\"replies_lost\":%lu,\"denied\":%lu,"
 		   "\"too_big\":%lu},",
-		   (unsigned long)s->udp.bad, (unsigned long)s->udp.busy,
-		   (unsigned long)s->udp.replies_lost, (unsigned long)s->udp.denied,
-		   (unsigned long)s->udp.too_big);
+		   (unsigned long)s->ch.udp.bad, (unsigned long)s->ch.udp.busy,
+		   (unsigned long)s->ch.udp.replies_lost, (unsigned long)s->ch.udp.denied,
+		   (unsigned long)s->ch.udp.too_big);
 	out_printf(o, "\"memory\":{\"heap_bytes\":%lu,\"heap_used_bytes\":%lu,"
 		   "\"heap_peak_bytes\":%lu,\"heap_failures\":%lu}}\n",
 		   (unsigned long)s->mem.total, (unsigned long)s->mem.used,
@@ -178,18 +137,18 @@ void render_metrics(struct outbuf *o, const struct status_snap *s)
 		   (unsigned long)(s->sched.chunk_max_ns / 1000000000),
 		   (unsigned long)(s->sched.chunk_max_ns % 1000000000));
 	metric_head(o, "appliance_queue_depth", "gauge", "Tasks of the jobs in flight not yet started.");
-	out_printf(o, "appliance_queue_depth %lu\n", (unsigned long)s->sched.queue_depth);
+	out_printf(o, "appliance_queue_depth %lu\n", (unsigned long)s->ch.queue_depth);
 	metric_head(o, "appliance_queue_capacity", "gauge", "Tasks admitted at most.");
-	out_printf(o, "appliance_queue_capacity %lu\n", (unsigned long)s->jobs.tasks_capacity);
+	out_printf(o, "appliance_queue_capacity %lu\n", (unsigned long)s->ch.jobs.tasks_capacity);
 	metric_head(o, "appliance_jobs_total", "counter", "Jobs by outcome.");
-	out_printf(o, "appliance_jobs_total{state=\"accepted\"} %lu\n", (unsigned long)s->jobs.accepted);
-	out_printf(o, "appliance_jobs_total{state=\"done\"} %lu\n", (unsigned long)s->jobs.done);
-	out_printf(o, "appliance_jobs_total{state=\"cancelled\"} %lu\n", (unsigned long)s->jobs.cancelled);
-	out_printf(o, "appliance_jobs_total{state=\"rejected\"} %lu\n", (unsigned long)s->jobs.rejected);
-	out_printf(o, "appliance_jobs_total{state=\"bad\"} %lu\n", (unsigned long)s->bad);
-	out_printf(o, "appliance_jobs_total{state=\"too_big\"} %lu\n", (unsigned long)s->jobs.too_big);
+	out_printf(o, "appliance_jobs_total{state=\"accepted\"} %lu\n", (unsigned long)s->ch.jobs.accepted);
+	out_printf(o, "appliance_jobs_total{state=\"done\"} %lu\n", (unsigned long)s->ch.jobs.done);
+	out_printf(o, "appliance_jobs_total{state=\"cancelled\"} %lu\n", (unsigned long)s->ch.jobs.cancelled);
+	out_printf(o, "appliance_jobs_total{state=\"rejected\"} %lu\n", (unsigned long)s->ch.jobs.rejected);
+	out_printf(o, "appliance_jobs_total{state=\"bad\"} %lu\n", (unsigned long)s->ch.bad);
+	out_printf(o, "appliance_jobs_total{state=\"too_big\"} %lu\n", (unsigned long)s->ch.jobs.too_big);
 	metric_head(o, "appliance_jobs_running", "gauge", "Jobs queued or running.");
-	out_printf(o, "appliance_jobs_running %u\n", s->jobs.running);
+	out_printf(o, "appliance_jobs_running %lu\n", (unsigned long)s->ch.jobs.running);
 	metric_head(o, "appliance_uptime_seconds", "gauge", "Time since boot.");
 	out_printf(o, "appliance_uptime_seconds %lu.%06lu\n", (unsigned long)(s->uptime_us / 1000000),
 		   (unsigned long)(s->uptime_us % 1000000));
@@ -212,16 +171,22 @@ void render_metrics(struct outbuf *o, const struct status_snap *s)
 		{ "appliance_lwip_tcp_half_open_drops_total",
 		  "Half-open TCP connections given up, and SYNs refused.", s->net.tcp_half_open_drops },
 		{ "appliance_http_refused_total", "HTTP connections answered 503: all in use.",
-		  s->http.refused },
+		  s->ch.http.refused },
 		{ "appliance_http_reset_total", "HTTP connections reset: no room even for a 503.",
-		  s->http.reset },
-		{ "appliance_udp_bad_total", "UDP requests refused as malformed.", s->udp.bad },
+		  s->ch.http.reset },
+		{ "appliance_http_timed_out_total",
+		  "HTTP requests answered 408: not in within 10 s of their first byte.",
+		  s->ch.http.timed_out },
+		{ "appliance_http_stalled_total",
+		  "HTTP connections cut: their client stopped reading what was sent.",
+		  s->ch.http.stalled },
+		{ "appliance_udp_bad_total", "UDP requests refused as malformed.", s->ch.udp.bad },
 		{ "appliance_udp_busy_total", "UDP requests refused as the appliance was full.",
-		  s->udp.busy },
+		  s->ch.udp.busy },
 		{ "appliance_udp_replies_lost_total", "UDP replies that could not be sent.",
-		  s->udp.replies_lost },
+		  s->ch.udp.replies_lost },
 		{ "appliance_udp_denied_total", "UDP datagrams from outside udp_allow, unanswered.",
-		  s->udp.denied },
+		  s->ch.udp.denied },
 	};
 	for (size_t i = 0; i < sizeof(net) / sizeof(net[0]); i++) {
 		metric_head(o, net[i].name, "counter", net[i].help);

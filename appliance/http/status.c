@@ -1,32 +1,29 @@
-/* status.c - the status document: snapshot, rendering with room that
- * grows with the core count, and the cheap signature the events stream
- * watches. */
+/* status.c - the status document: the snapshot taken through the
+ * sources given at init, its rendering with room that grows with the
+ * core count, and the signature the event streams watch. Knows the
+ * sources' types, not the sources. */
 #include "status.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kernel/kheap.h"
-#include "../../kernel/time.h"
-#include "../../lwip_port/net.h"
-#include "../../smp/sched.h"
-#include "../../smp/smp.h"
-#include "../jobs/jobs.h"
 #include "http.h"
+#include "outbuf.h"
+#include "render.h"
 
-/* Room for a rendering: a fixed part and a line per core (doubled while
- * it runs out, a few times at most). */
+/* A first guess of the room a rendering needs: a fixed part and a line
+ * per core (out_render doubles it while it runs out). */
 #define STATUS_FIXED     2048
 #define STATUS_PER_CORE  160
 #define METRICS_FIXED    4096
 #define METRICS_PER_CORE 320
 
-static void (*udp_stats)(struct udp_compute_stats *s);
+static struct status_sources src;
 static uint64_t bad;            /* requests the control plane refused as malformed */
 
-void status_init(void (*udp)(struct udp_compute_stats *s))
+void status_init(const struct status_sources *s)
 {
-	udp_stats = udp;
+	src = *s;
 }
 
 void status_count_bad(void)
@@ -34,34 +31,57 @@ void status_count_bad(void)
 	bad++;
 }
 
+/* The one reading of what counts as a change; sched is the scheduler's
+ * figures it came from (the snapshot keeps them). */
+static void read_changes(struct status_changes *ch, struct sched_stats *sched)
+{
+	memset(ch, 0, sizeof(*ch));     /* padding too: the signature hashes the bytes */
+	memset(sched, 0, sizeof(*sched));
+	if (src.sched)
+		src.sched(sched);
+	ch->online = sched->online;
+	ch->halted_aps = sched->halted_aps;
+	ch->queue_depth = sched->queue_depth;
+	if (src.jobs)
+		src.jobs(&ch->jobs);
+	if (src.udp)
+		src.udp(&ch->udp);
+	struct http_stats hs;
+	http_stats(&hs);
+	ch->http.refused = hs.refused;
+	ch->http.reset = hs.reset;
+	ch->http.timed_out = hs.timed_out;
+	ch->http.stalled = hs.stalled;
+	ch->bad = bad + hs.bad + ch->udp.bad;
+}
+
 bool status_snapshot(struct status_snap *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->uptime_us = time_us();
-	sched_stats(&s->sched);
-	smp_stats(&s->smp);
-	struct sched_core_stats *cores = calloc((size_t)s->sched.ncores, sizeof(*cores));
+	read_changes(&s->ch, &s->sched);
+	if (src.uptime_us)
+		s->uptime_us = src.uptime_us();
+	if (src.smp)
+		src.smp(&s->smp);
+	int n = s->sched.ncores > 0 ? s->sched.ncores : 0;
+	struct sched_core_stats *cores = calloc((size_t)(n ? n : 1), sizeof(*cores));
 	if (!cores)
 		return false;
 	int k = 0;
-	for (int i = 0; i < s->sched.ncores; i++) {
-		sched_core_stats(i, &cores[k]);
+	for (int i = 0; i < n && src.core; i++) {
+		src.core(i, &cores[k]);
 		if (cores[k].online)
 			k++;
 	}
 	s->cores = cores;
 	s->ncores = k;
-	jobs_counters(&s->jobs);
 	struct http_stats hs;
 	http_stats(&hs);
-	if (udp_stats)
-		udp_stats(&s->udp);
-	s->bad = bad + hs.bad + s->udp.bad;
-	s->http.open = hs.open;
-	s->http.refused = hs.refused;
-	s->http.reset = hs.reset;
-	net_stats(&s->net);
-	kheap_stats(&s->mem);
+	s->http_open = hs.open;
+	if (src.net)
+		src.net(&s->net);
+	if (src.heap)
+		src.heap(&s->mem);
 	return true;
 }
 
@@ -71,57 +91,33 @@ void status_release(struct status_snap *s)
 	s->cores = NULL;
 }
 
-char *status_render(const struct status_snap *s, enum status_format f, size_t *len)
+static void r_status(struct outbuf *o, const void *s)
 {
-	size_t size = f == STATUS_METRICS ? METRICS_FIXED + (size_t)s->ncores * METRICS_PER_CORE :
-		      STATUS_FIXED + (size_t)s->ncores * STATUS_PER_CORE;
-	for (int tries = 0; tries < 4; tries++, size *= 2) {
-		char *buf = malloc(size);
-		if (!buf)
-			return NULL;
-		struct outbuf o;
-		out_init(&o, buf, size);
-		if (f == STATUS_METRICS)
-			render_metrics(&o, s);
-		else
-			render_status(&o, s);
-		if (!o.overflow) {
-			*len = o.len;
-			return buf;
-		}
-		free(buf);
-	}
-	return NULL;
+	render_status(o, s);
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
+static void r_metrics(struct outbuf *o, const void *s)
 {
-	return (h ^ v) * 0x100000001b3ULL;     /* FNV-1a, a word at a time */
+	render_metrics(o, s);
+}
+
+char *status_render(const struct status_snap *s, enum status_format f, size_t *len)
+{
+	if (f == STATUS_METRICS)
+		return out_render(METRICS_FIXED + (size_t)s->ncores * METRICS_PER_CORE, r_metrics, s,
+				  len);
+	return out_render(STATUS_FIXED + (size_t)s->ncores * STATUS_PER_CORE, r_status, s, len);
 }
 
 uint64_t status_signature(bool *active)
 {
-	struct sched_stats ss;
-	struct job_counters jc;
-	struct http_stats hs;
-	struct udp_compute_stats us = { 0 };
-	sched_stats(&ss);
-	jobs_counters(&jc);
-	http_stats(&hs);
-	if (udp_stats)
-		udp_stats(&us);
-	uint64_t h = 0xcbf29ce484222325ULL;
-	h = mix(h, (uint64_t)ss.online);
-	h = mix(h, (uint64_t)ss.halted_aps);
-	h = mix(h, ss.queue_depth);
-	h = mix(h, jc.accepted);
-	h = mix(h, jc.running);
-	h = mix(h, jc.done);
-	h = mix(h, jc.cancelled);
-	h = mix(h, jc.rejected);
-	h = mix(h, bad + hs.bad + us.bad);
-	h = mix(h, us.busy);
-	h = mix(h, hs.refused);
-	*active = jc.running > 0 || ss.halted_aps < ss.online - 1;
+	struct status_changes ch;
+	struct sched_stats sched;
+	read_changes(&ch, &sched);
+	const unsigned char *p = (const unsigned char *)&ch;
+	uint64_t h = 0xcbf29ce484222325ULL;            /* FNV-1a */
+	for (size_t i = 0; i < sizeof(ch); i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	*active = ch.jobs.running > 0 || ch.halted_aps < ch.online - 1;
 	return h;
 }

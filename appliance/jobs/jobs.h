@@ -128,7 +128,8 @@ enum job_cancel {
 struct job_counters {
 	uint64_t accepted, done, cancelled, rejected;
 	uint64_t too_big;       /* refused by max_job_s */
-	uint32_t running;       /* queued or running now */
+	uint64_t running;       /* queued or running now (64 bits: no padding, the
+				 * status signature hashes these bytes) */
 	uint64_t tasks_capacity;        /* tasks admitted at most (queue.capacity) */
 };
 

@@ -19,6 +19,7 @@ FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
 fuzz_src_request := appliance/udp_compute/request.c appliance/jobs/spec.c kernel/parse.c
 fuzz_src_httphead := appliance/http/httpreq.c kernel/parse.c
+fuzz_src_httpresp := appliance/http/httpresp.c appliance/http/outbuf.c
 fuzz_src_jobreq := appliance/http/jobreq.c appliance/jobs/spec.c kernel/parse.c
 fuzz_src_cmdline := kernel/cmdline.c kernel/parse.c
 fuzz_src_virtq := drivers/virtio_net/virtq.c drivers/virtio_net/vcap.c

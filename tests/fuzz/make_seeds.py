@@ -58,6 +58,37 @@ JOB = [
     b'{"limit":5,"mode":"sp\\u006cit"}',
 ]
 
+# fuzz_httpresp.c: status (u16), flags (1 close, 2 no-cache, 4 a
+# Content-Type, 8 extra lines, 16 a stream, 32 a small buffer, 64 a bad
+# length, 128 a small error buffer), buffer size, length (u32), Retry-After;
+# then Content-Type NUL extra NUL message.
+def resp(status, flags, size, length, retry, ctype=b"", extra=b"", msg=b""):
+    return (struct.pack("<HBBIB", status, flags, size, length, retry) + ctype + b"\0" + extra +
+            b"\0" + msg)
+
+
+JSON = b"application/json"
+RESP = [
+    resp(200, 4 | 8, 0, 5, 0, b"text/plain", b"X-Test: 1\r\n", b"hello"),
+    resp(304, 4 | 8, 0, 13, 0, b"text/html", b'ETag: "v1"\r\nCache-Control: no-cache\r\n'),
+    resp(200, 1 | 2 | 4 | 16, 0, 0, 0, b"text/event-stream"),
+    resp(503, 1 | 4, 0, 60, 1, JSON, b"", b"all 64 connections are in use; retry in a second"),
+    resp(408, 1 | 4, 0, 52, 0, JSON, b"", b"the request did not arrive within 10 s"),
+    resp(202, 4 | 8, 0, 180, 0, JSON, b"Location: /api/jobs/7\r\n"),
+    resp(405, 4 | 8, 0, 30, 0, JSON, b"Allow: GET, POST\r\n", b"method not allowed"),
+    resp(401, 4 | 8, 0, 40, 0, JSON, b"WWW-Authenticate: Bearer\r\n", b'a "quoted"\\ \x01 \x7f'),
+    resp(200, 4 | 32, 60, 5, 0, b"text/plain"),
+    resp(200, 4 | 32, 0, 5, 0, b"text/plain"),
+    resp(200, 4 | 8, 0, 1, 0, b"text/plain", b"X-A: 1\r\n\r\nHTTP/1.1 200 OK\r\n"),
+    resp(200, 4 | 8, 0, 1, 0, b"text/plain", b"Content-Length: 3\r\n"),
+    resp(200, 4 | 8, 0, 1, 0, b"text/plain", b"X-A: a\nb\r\n"),
+    resp(200, 4, 0, 1, 0, b"text/plain\r\nX: y"),
+    resp(99, 0, 0, 1, 0), resp(600, 0, 0, 1, 0), resp(200, 64, 0, 3, 0),
+    resp(200, 4 | 8, 0, 0xffffffff, 255, b"t/\xc3\xa9", b"X-B: \t\xff v\r\nX-C:\r\n"),
+    resp(500, 128, 12, 0, 0, b"", b"", b"answer too large"),
+    resp(200, 128, 0, 0, 0, b"", b"", b"x"),
+]
+
 CMDLINE = [
     b"", b"  ip=10.0.0.2/24,10.0.0.1\tudp_port=7000  quiet token=a=b \n",
     b"udp_port=1 udp_port=2", b"udp_port=", b"udp_port=-1", b"udp_port=0x10",
@@ -157,8 +188,8 @@ VIRTQ = [
     vq(2, 2, op(POLL, RX, 0), cap=notify(0, 0, 0, 0)),
 ]
 
-SETS = {"request": REQUEST, "httphead": HEAD, "jobreq": JOB, "cmdline": CMDLINE,
-        "virtq": VIRTQ}
+SETS = {"request": REQUEST, "httphead": HEAD, "httpresp": RESP, "jobreq": JOB,
+        "cmdline": CMDLINE, "virtq": VIRTQ}
 
 
 def main():

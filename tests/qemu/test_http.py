@@ -63,12 +63,15 @@ def test_status_and_metrics():
         assert st["queue"] == {"depth": 0, "capacity": 64 * 1024}
         assert st["sched"] == "share" and st["chunk_max_us"] >= 0 and st["chunk_p99_us"] >= 0
         assert set(st["jobs"]) >= {"accepted", "running", "done", "cancelled", "rejected", "bad"}
+        assert set(st["http"]) == {"open", "refused", "reset", "timed_out", "stalled"}, st["http"]
+        assert st["http"]["open"] >= 1 and st["http"]["timed_out"] == st["http"]["stalled"] == 0
         code, text, r = _req(hp, "GET", "/metrics")
         assert code == 200 and r.getheader("Content-Type").startswith("text/plain")
         text = text.decode()
         for name in ("appliance_core_halts_total{core=\"3\"}", "appliance_core_wakes_total",
                      "appliance_core_tasks_total", "appliance_core_busy_seconds_total",
-                     "appliance_queue_depth 0", "appliance_queue_capacity 65536",
+                     "appliance_queue_depth 0",
+                     "appliance_queue_capacity 65536\n",
                      "appliance_jobs_total{state=\"done\"}", "appliance_uptime_seconds"):
             assert name in text, name
 

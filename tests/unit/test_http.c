@@ -1,6 +1,9 @@
 /* test_http.c - the control plane's pure parts: the request head parser
  * (limits and every malformed shape), POST /api/jobs bodies, the query
- * string, and the JSON/Prometheus renderers (parsed back with jsmn). */
+ * string, response framing (httpresp.c) and the growable buffer
+ * (outbuf.c), the JSON/Prometheus renderers (parsed back with jsmn), and
+ * the status document (status.c) assembled from fake sources, with the
+ * signature the event streams watch. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,23 +11,282 @@
 #define JSMN_STATIC
 #include <jsmn.h>
 
+#include "../../appliance/http/http.h"
 #include "../../appliance/http/httpreq.h"
+#include "../../appliance/http/httpresp.h"
 #include "../../appliance/http/jobreq.h"
+#include "../../appliance/http/outbuf.h"
 #include "../../appliance/http/render.h"
+#include "../../appliance/http/status.h"
 #include "check.h"
+
+static int valid_json(const char *s, size_t n)
+{
+	static jsmntok_t t[4096];
+	jsmn_parser p;
+	jsmn_init(&p);
+	int k = jsmn_parse(&p, s, n, t, 4096);
+	return k > 0 && t[0].type == JSMN_OBJECT && (size_t)t[0].end >= n - 1;
+}
+
+/* ---- fake sources for status.c ---------------------------------------- */
+
+static struct http_stats fake_http;
+static struct sched_stats fake_sched;
+static struct job_counters fake_jobs;
+static struct udp_compute_stats fake_udp;
+static struct net_stats fake_net;
+static uint64_t fake_uptime;
+static int core_calls;
+
+/* status.c reads the connection layer's counters directly. */
+void http_stats(struct http_stats *st)
+{
+	*st = fake_http;
+}
+
+static uint64_t src_uptime(void)
+{
+	return fake_uptime;
+}
+
+static void src_sched(struct sched_stats *st)
+{
+	*st = fake_sched;
+}
+
+static void src_core(int i, struct sched_core_stats *c)
+{
+	core_calls++;
+	memset(c, 0, sizeof(*c));
+	c->id = i;
+	c->online = i != 1;     /* core 1 never started */
+	c->bsp = i == 0;
+	c->state = i == 0 ? SCHED_CORE_IDLE : SCHED_CORE_HALTED;
+	c->busy_ns = 1000ULL * (uint64_t)i;
+}
+
+static void src_smp(struct smp_stats *st)
+{
+	st->discovered = fake_sched.ncores;
+	st->online = fake_sched.online;
+	st->parked = 1;
+}
+
+static void src_jobs(struct job_counters *c)
+{
+	*c = fake_jobs;
+}
+
+static void src_net(struct net_stats *st)
+{
+	*st = fake_net;
+}
+
+static void src_heap(struct kheap_stats *st)
+{
+	st->total = 1000;
+	st->used = 400;
+	st->peak = 500;
+	st->failures = 0;
+}
+
+static void src_udp(struct udp_compute_stats *st)
+{
+	*st = fake_udp;
+}
+
+static void r_hello(struct outbuf *o, const void *arg)
+{
+	for (int i = 0; i < *(const int *)arg; i++)
+		out_printf(o, "hello %d\n", i);
+}
+
+/* The head's length, or the error, for a framing case. */
+static int frame(char *buf, size_t size, int status, const char *ctype, int64_t len, bool close,
+		 unsigned retry, bool no_cache, const char *extra)
+{
+	struct http_resp r = { status, ctype, len, close, retry, no_cache, extra };
+	memset(buf, 'X', size);
+	return http_resp_head(buf, size, &r);
+}
+
+static void test_framing(void)
+{
+	char b[HTTP_RESP_HEAD_MAX];
+	const char *want = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
+			   "Connection: keep-alive\r\nX-Test: 1\r\n\r\n";
+	int n = frame(b, sizeof(b), 200, "text/plain", 5, false, 0, false, "X-Test: 1\r\n");
+	CHECK(n == (int)strlen(want) && !memcmp(b, want, (size_t)n) && b[n] == '\0');
+	/* Exactly the room: fits; one byte less: EROOM, and nothing beyond size written. */
+	char e[200];
+	memset(e, 'Z', sizeof(e));
+	struct http_resp r = { 200, "text/plain", 5, false, 0, false, "X-Test: 1\r\n" };
+	CHECK(http_resp_head(e, (size_t)n + 1, &r) == n);
+	memset(e, 'Z', sizeof(e));
+	CHECK(http_resp_head(e, (size_t)n, &r) == HTTP_RESP_EROOM && e[n] == 'Z');
+	memset(e, 'Z', sizeof(e));
+	CHECK(http_resp_head(e, 0, &r) == HTTP_RESP_EROOM && e[0] == 'Z');
+	/* 304: no Content-Type, no Content-Length (RFC 9110 8.6). */
+	n = frame(b, sizeof(b), 304, "text/html", 13, false, 0, false, "ETag: \"v1\"\r\n");
+	CHECK(n > 0 && !strcmp(b, "HTTP/1.1 304 Not Modified\r\nConnection: keep-alive\r\n"
+			      "ETag: \"v1\"\r\n\r\n"));
+	/* A stream: no Content-Length, no-cache, close. */
+	n = frame(b, sizeof(b), 200, "text/event-stream", HTTP_RESP_STREAM, true, 0, true, NULL);
+	CHECK(n > 0 && !strcmp(b, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+			      "Cache-Control: no-cache\r\nConnection: close\r\n\r\n"));
+	/* The 503 of a full appliance, and a 408. */
+	n = frame(b, sizeof(b), 503, "application/json", 0, true, 1, false, NULL);
+	CHECK(n > 0 && !strcmp(b, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
+			      "application/json\r\nContent-Length: 0\r\nConnection: close\r\n"
+			      "Retry-After: 1\r\n\r\n"));
+	n = frame(b, sizeof(b), 408, NULL, 2, true, 0, false, NULL);
+	CHECK(n > 0 && !strcmp(b, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 2\r\n"
+			      "Connection: close\r\n\r\n"));
+	CHECK(!strcmp(http_reason(431), "Request Header Fields Too Large"));
+	CHECK(!strcmp(http_reason(299), "Error"));
+	/* What would break the framing is refused. */
+	const char *bad_extra[] = {
+		"X-A: 1", "X-A: 1\n", "X-A: 1\r", "X-A 1\r\n", ": 1\r\n", "X A: 1\r\n",
+		"X-A: 1\r\n\r\n", "X-A: 1\r\n\r\nHTTP/1.1 200 OK\r\n", "X-A: a\rb\r\n",
+		"X-A: a\nb\r\n", "X-A: \x01\r\n", "X-A: \x7f\r\n", "Content-Length: 3\r\n",
+		"content-LENGTH: 3\r\n", "X-A: 1\r\nConnection: keep-alive\r\n",
+		"Transfer-Encoding: chunked\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad_extra) / sizeof(bad_extra[0]); i++) {
+		int rc = frame(b, sizeof(b), 200, "text/plain", 1, false, 0, false, bad_extra[i]);
+		CHECK(rc == HTTP_RESP_EINVAL);
+		if (rc != HTTP_RESP_EINVAL)
+			fprintf(stderr, "  accepted extra %zu\n", i);
+	}
+	CHECK(frame(b, sizeof(b), 200, "text/plain", 1, false, 0, false,
+		    "X-A:\r\nX-B: \t\xc3\xa9 v\r\nRetry-After: 5\r\n") > 0);
+	CHECK(frame(b, sizeof(b), 200, "text/plain\r\nX: y", 1, false, 0, false, NULL) ==
+	      HTTP_RESP_EINVAL);
+	CHECK(frame(b, sizeof(b), 200, "", 1, false, 0, false, NULL) == HTTP_RESP_EINVAL);
+	CHECK(frame(b, sizeof(b), 99, NULL, 1, false, 0, false, NULL) == HTTP_RESP_EINVAL);
+	CHECK(frame(b, sizeof(b), 600, NULL, 1, false, 0, false, NULL) == HTTP_RESP_EINVAL);
+	CHECK(frame(b, sizeof(b), 200, NULL, -2, false, 0, false, NULL) == HTTP_RESP_EINVAL);
+	n = frame(b, sizeof(b), 200, NULL, INT64_MAX, false, 0, false, NULL);
+	CHECK(n > 0 && strstr(b, "Content-Length: 9223372036854775807\r\n"));
+
+	/* The error body: a JSON string, escaped. */
+	struct outbuf o;
+	out_init(&o, b, sizeof(b));
+	http_error_body(&o, "a \"quoted\"\\ \x01 thing\x7f");
+	CHECK(!o.overflow && !strcmp(b, "{\"error\":\"a \\\"quoted\\\"\\\\ \\u0001 thing\\u007f\"}\n"));
+	out_init(&o, b, 10);
+	http_error_body(&o, "long enough to overflow");
+	CHECK(o.overflow && o.len < 10 && strlen(b) == o.len);
+}
+
+static void test_outbuf(void)
+{
+	char b[16];
+	struct outbuf o;
+	out_init(&o, b, sizeof(b));
+	out_write(&o, "ab\0c", 4);
+	CHECK(!o.overflow && o.len == 4 && !memcmp(b, "ab\0c", 5));
+	out_printf(&o, "%d", 12345);
+	CHECK(!o.overflow && o.len == 9 && !strcmp(b + 4, "12345"));
+	out_write(&o, "0123456", 7);        /* 16 would leave no room for the NUL */
+	CHECK(o.overflow && o.len == 9 && b[9] == '\0');
+	out_printf(&o, "x");
+	CHECK(o.overflow && o.len == 9);
+	out_init(&o, b, 0);
+	out_printf(&o, "x");
+	CHECK(o.overflow && o.len == 0);
+	/* The grow-and-retry loop: 64 bytes first, doubled until it fits. */
+	int lines = 40;         /* about 350 bytes: the fourth try, 512 */
+	size_t len = 0;
+	char *t = out_render(64, r_hello, &lines, &len);
+	CHECK(t && len == strlen(t) && !strncmp(t, "hello 0\n", 8) && strstr(t, "hello 39\n"));
+	free(t);
+	lines = 1000;       /* about 10 KB: more than the last try's 64 x 2^3 */
+	t = out_render(64, r_hello, &lines, &len);
+	CHECK(t == NULL);
+	t = out_render(4096, r_hello, &lines, &len);
+	CHECK(t && len > 8000 && len < 32768);
+	free(t);
+}
+
+static void test_status(void)
+{
+	fake_sched = (struct sched_stats){ .ncores = 4, .online = 3, .policy = "share",
+					   .queue_depth = 5, .halted_aps = 2 };
+	fake_jobs.tasks_capacity = 65536;
+	fake_uptime = 1234567;
+	status_init(&(struct status_sources){
+		.uptime_us = src_uptime, .sched = src_sched, .core = src_core, .smp = src_smp,
+		.jobs = src_jobs, .net = src_net, .heap = src_heap, .udp = src_udp,
+	});
+	struct status_snap snap;
+	CHECK(status_snapshot(&snap));
+	CHECK(snap.ncores == 3 && snap.cores[1].id == 2 && snap.uptime_us == 1234567);
+	CHECK(snap.ch.queue_depth == 5 && snap.smp.parked == 1 && snap.mem.used == 400);
+	size_t len;
+	char *t = status_render(&snap, STATUS_JSON, &len);
+	CHECK(t && len == strlen(t) && t[len - 1] == '\n' && valid_json(t, len));
+	CHECK(t && strstr(t, "\"queue\":{\"depth\":5,\"capacity\":65536}"));
+	CHECK(t && strstr(t, "\"http\":{\"open\":0,\"refused\":0,\"reset\":0,\"timed_out\":0,"
+			     "\"stalled\":0}"));
+	free(t);
+	status_release(&snap);
+
+	/* The signature moves with every figure of struct status_changes,
+	 * wherever it comes from, and with nothing else. */
+	bool active;
+	uint64_t sig = status_signature(&active);
+	CHECK(!active && status_signature(&active) == sig);
+	fake_uptime += 5000000;
+	fake_net.dev.rx_packets += 10;
+	fake_http.open = 7;
+	CHECK(status_signature(&active) == sig);
+	uint64_t *moves[] = { &fake_jobs.accepted, &fake_jobs.done, &fake_jobs.cancelled,
+			      &fake_jobs.rejected, &fake_jobs.too_big, &fake_udp.bad, &fake_udp.busy,
+			      &fake_udp.denied, &fake_udp.replies_lost, &fake_http.refused,
+			      &fake_http.reset, &fake_http.timed_out, &fake_http.stalled,
+			      &fake_http.bad, &fake_sched.queue_depth };
+	for (size_t i = 0; i < sizeof(moves) / sizeof(moves[0]); i++) {
+		(*moves[i])++;
+		uint64_t now = status_signature(&active);
+		CHECK(now != sig);
+		if (now == sig)
+			fprintf(stderr, "  figure %zu did not move the signature\n", i);
+		sig = now;
+	}
+	fake_sched.halted_aps = 1;      /* an AP woke: a change, and work under way */
+	CHECK(status_signature(&active) != sig && active);
+	fake_sched.halted_aps = 2;
+	fake_jobs.running = 1;
+	sig = status_signature(&active);
+	CHECK(active);
+	fake_jobs.running = 0;
+	CHECK(status_signature(&active) != sig && !active);
+	/* Malformed requests of both endpoints and the control plane's own
+	 * count together, in the signature and in jobs.bad. */
+	sig = status_signature(&active);
+	status_count_bad();
+	CHECK(status_signature(&active) != sig);
+	CHECK(status_snapshot(&snap));
+	CHECK(snap.ch.bad == 1 + fake_udp.bad + fake_http.bad);
+	t = status_render(&snap, STATUS_METRICS, &len);
+	CHECK(t && strstr(t, "appliance_http_timed_out_total 1\n") &&
+	      strstr(t, "appliance_http_stalled_total 1\n"));
+	free(t);
+	status_release(&snap);
+	/* Sources may be missing: zeros, no crash. */
+	status_init(&(struct status_sources){ 0 });
+	CHECK(status_snapshot(&snap) && snap.ncores == 0);
+	t = status_render(&snap, STATUS_JSON, &len);
+	CHECK(t && valid_json(t, len));
+	free(t);
+	status_release(&snap);
+}
 
 static int head(const char *s, struct http_req *r)
 {
 	return http_parse_head(s, strlen(s), r);
-}
-
-static int valid_json(const char *s, size_t n)
-{
-	jsmn_parser p;
-	jsmntok_t t[2048];
-	jsmn_init(&p);
-	int k = jsmn_parse(&p, s, n, t, 2048);
-	return k > 0 && t[0].type == JSMN_OBJECT && (size_t)t[0].end >= n - 1;
 }
 
 int main(void)
@@ -169,7 +431,7 @@ int main(void)
 		cores[i].halts = UINT64_MAX;
 	}
 	s->cores = cores;
-	s->jobs.tasks_capacity = 1024;
+	s->ch.jobs.tasks_capacity = 1024;
 	s->sched.policy = "share";
 	char *buf = malloc(65536);
 	struct outbuf o;
@@ -199,11 +461,13 @@ int main(void)
 	render_job(&o, &ji);
 	CHECK(strstr(buf, "\"result\":null") && strstr(buf, "\"state\":\"queued\""));
 	out_init(&o, buf, 65536);
-	render_error(&o, "a \"quoted\"\\ \x01 thing");
+	http_error_body(&o, "a \"quoted\"\\ \x01 thing");
 	CHECK(valid_json(buf, o.len));
-	CHECK(!strcmp(buf, "{\"error\":\"a \\\"quoted\\\"\\\\ \\u0001 thing\"}\n"));
 	free(buf);
 	free(cores);
 	free(s);
+	test_framing();
+	test_outbuf();
+	test_status();
 	return CHECK_DONE("http");
 }

@@ -21,18 +21,29 @@
 /* glibc's headers define BYTE_ORDER too; lwip_port/arch/cc.h's own
  * definition (the same value) would warn. */
 #undef BYTE_ORDER
+#include "lwip/memp.h"
 #include "lwip/pbuf.h"
+#include "lwip/stats.h"
 #include "lwip/tcp.h"
 #include "check.h"
 
 #define POLLS_PER_S     2       /* as in http.c: tcp_poll interval 1 = 500 ms */
-#define HTTP_LINGER_S   2       /* as in http.c */
+#define HEAP_RESERVE    (64u << 10)     /* HTTP_LWIP_HEAP_RESERVE in http.c */
+#define SEG_RESERVE     112             /* HTTP_LWIP_SEG_RESERVE in http.c */
+#define SCARCE_SEG      512             /* HTTP_LWIP_SCARCE_SEG in http.c */
 #define FULL_SNDBUF     TCP_SND_BUF
 #define MAX_FAKE        512
 
 /* ---- the fake lwIP -------------------------------------------------- */
 
 const ip_addr_t ip_addr_any = { 0 };
+/* lwIP's use counters, which http.c shares its heap by: the test sets
+ * the heap's and the segment pool's use (main() fills in the sizes). */
+struct stats_ lwip_stats;
+static struct stats_mem seg_stats;
+/* While set, what tcp_write takes and acknowledgements give back move
+ * lwIP's heap counter, as segments would. */
+static bool heap_counting;
 
 struct fconn {
 	struct tcp_pcb *pcb;
@@ -210,6 +221,8 @@ err_t tcp_write(struct tcp_pcb *pcb, const void *data, u16_t len, u8_t flags)
 	f->out[f->out_len] = '\0';     /* for strstr in the checks */
 	f->unacked += len;
 	pcb->snd_buf = (tcpwnd_size_t)(pcb->snd_buf - len);
+	if (heap_counting)
+		lwip_stats.mem.used += len;
 	return ERR_OK;
 }
 
@@ -380,7 +393,7 @@ static struct fconn *client_connect_on(struct tcp_pcb *reuse, err_t *accept_rc)
 			/* Turned away (all connections in use): the 503 at
 			 * once, our side shut, closed after HTTP_LINGER_S. */
 			CHECK(!strncmp(f->out, "HTTP/1.1 503 ", 13));
-			CHECK(f->poll_interval == HTTP_LINGER_S * POLLS_PER_S);
+			CHECK(f->poll_interval == 1);
 		} else {
 			CHECK(f->sent && f->poll_interval == 1 && f->out_len == 0);
 		}
@@ -425,9 +438,11 @@ static err_t deliver_pbuf(struct fconn *f, struct pbuf *p)
 	} else {
 		CHECK(rc == ERR_OK || rc == ERR_ABRT);
 		CHECK(t->frees == frees + 1);   /* freed exactly once */
-		/* The receive window is given back for every byte taken. */
+		/* The receive window is given back for no more than was
+		 * taken (what came while an answer was pending waits for the
+		 * connection to read again: checked by the tests). */
 		if (!gone(f))
-			CHECK(f->recved == recved + len);
+			CHECK(f->recved <= recved + len && f->recved <= f->delivered + len);
 		f->delivered += len;
 	}
 	return rc;
@@ -464,6 +479,8 @@ static void ack(struct fconn *f, size_t n)
 		return;
 	f->unacked -= n;
 	f->pcb->snd_buf = (tcpwnd_size_t)(f->pcb->snd_buf + n);
+	if (heap_counting)
+		lwip_stats.mem.used -= n;
 	if (!f->sent)
 		return;         /* lwIP calls no sent callback then */
 	bool ab = f->aborted;
@@ -477,7 +494,7 @@ static void poll1(struct fconn *f)
 	if (gone(f) || !f->poll)
 		return;
 	bool ab = f->aborted;
-	f->now += 500;
+	f->now += 500u * f->poll_interval;      /* lwIP polls every interval x 500 ms */
 	fake_now = f->now;
 	err_t rc = f->poll(f->arg, f->pcb);
 	check_abrt(f, ab, rc);
@@ -500,6 +517,19 @@ static void reset(struct fconn *f)
 }
 
 /* ---- reading the answers -------------------------------------------- */
+
+/* Nothing waits to be sent: no poll asked of lwIP, so its TCP timer can
+ * stop (lwip_port/timeouts.c). */
+static bool unpolled(const struct fconn *f)
+{
+	return !f->poll && f->poll_interval == 0;
+}
+
+static bool polled(const struct fconn *f)
+{
+	return f->poll && f->poll_interval == 1;
+}
+
 
 struct answer {
 	int status;
@@ -569,12 +599,12 @@ static int nanswers(const struct fconn *f)
 
 /* ---- the handlers --------------------------------------------------- */
 
-static int req_calls, poll_calls;
+static int req_calls, expired_calls, dropped_calls;
 static struct http_conn_ref last_ref;
 static char last_path[256];
-static struct http_conn_ref defer_ref;
-static uint64_t defer_tag, next_tag = 100, last_poll_tag;
-static bool answer_in_poll;
+static struct http_conn_ref defer_ref, expired_ref, dropped_ref;
+static uint32_t defer_ms = 3600u * 1000u;       /* /defer waits this long */
+static bool answer_when_expired;
 static size_t big_len = 3000;
 static struct http_conn_ref stream_ref;
 static bool stream_open_ok, stream_reopen_ok;
@@ -592,8 +622,19 @@ static void on_request(struct http_conn_ref ref, const struct http_req *r, const
 	}
 	if (!strcmp(r->path, "/defer")) {
 		defer_ref = ref;
-		defer_tag = next_tag++;
-		http_defer(ref, defer_tag);
+		http_wait(ref, defer_ms);
+		return;
+	}
+	if (!strcmp(r->path, "/silent"))
+		return;         /* a handler that forgets to answer */
+	if (!strcmp(r->path, "/huge")) {
+		char *b = calloc(1, HTTP_OUT_MAX);
+		http_respond(ref, 200, "text/plain", b, HTTP_OUT_MAX, NULL);
+		free(b);
+		return;
+	}
+	if (!strcmp(r->path, "/inject")) {
+		http_respond(ref, 200, "text/plain", "x", 1, "X-A: 1\r\n\r\nHTTP/1.1 200 OK\r\n");
 		return;
 	}
 	if (!strcmp(r->path, "/stream")) {
@@ -630,15 +671,23 @@ static void on_request(struct http_conn_ref ref, const struct http_req *r, const
 	http_respond(ref, 200, "text/plain", out, (size_t)n, "X-Test: 1\r\n");
 }
 
-static void on_deferred_poll(struct http_conn_ref ref, uint64_t tag)
+static void on_wait_expired(struct http_conn_ref ref)
 {
-	poll_calls++;
-	last_poll_tag = tag;
-	if (answer_in_poll && http_deferred(ref, tag))
+	expired_calls++;
+	expired_ref = ref;
+	CHECK(http_waiting(ref));
+	if (answer_when_expired)
 		http_respond(ref, 200, "text/plain", "late", 4, NULL);
 }
 
-static const struct http_handlers handlers = { on_request, on_deferred_poll };
+static void on_wait_dropped(struct http_conn_ref ref)
+{
+	dropped_calls++;
+	dropped_ref = ref;
+	CHECK(!http_waiting(ref));      /* stale already */
+}
+
+static const struct http_handlers handlers = { on_request, on_wait_expired, on_wait_dropped };
 
 static struct http_stats st(void)
 {
@@ -804,22 +853,20 @@ static void test_half_close(void)
 	sends(f, GET("/defer") GET("/after"));
 	CHECK(req_calls == calls + 1);
 	struct http_conn_ref ref = defer_ref;
-	uint64_t tag = defer_tag;
-	CHECK(http_deferred(ref, tag));
-	CHECK(!http_deferred(ref, tag + 1));
+	CHECK(http_waiting(ref));
 	fin(f);
 	CHECK(!gone(f) && f->out_len == 0);
-	int pc = poll_calls;
+	int ec = expired_calls, dc = dropped_calls;
 	polls(f, 3);
-	CHECK(poll_calls == pc + 3 && last_poll_tag == tag);
-	CHECK(!gone(f));
+	CHECK(expired_calls == ec && dropped_calls == dc);
+	CHECK(!gone(f) && http_waiting(ref));
 	http_respond(ref, 200, "text/plain", "done", 4, NULL);
 	CHECK(answers(f, a, 8, &rest) == 2 && rest == 0);
 	CHECK(a[0].status == 200 && !strcmp(a[0].body, "done"));
 	CHECK(!strcmp(a[1].body, "GET /after 0:"));
 	CHECK(req_calls == calls + 2);
 	CHECK(f->closed && !f->aborted);
-	CHECK(!http_deferred(ref, tag));
+	CHECK(!http_waiting(ref) && dropped_calls == dc);       /* answered: nothing to let go */
 	/* Stale now: a second answer goes nowhere. */
 	http_respond(ref, 200, "text/plain", "again", 5, NULL);
 	CHECK(nanswers(f) == 2);
@@ -896,9 +943,6 @@ static void test_idle(void)
 	ack(f, 0);
 	polls(f, idle - 1);
 	CHECK(!gone(f));
-	sendn(f, "GET /part", 9);       /* a partial request is traffic too */
-	polls(f, idle - 1);
-	CHECK(!gone(f));
 	poll1(f);
 	CHECK(f->closed && !f->aborted);
 
@@ -913,37 +957,198 @@ static void test_idle(void)
 	poll1(f);
 	CHECK(f->closed && !f->aborted);        /* 20 s: closed, 3 polls in */
 
-	/* A deferred connection is not idle: deferred_poll on each poll. */
+	/* A waiting connection is not idle: no deadline but the wait's. */
 	f = client_connect(NULL);
 	sends(f, GET("/defer"));
 	struct http_conn_ref ref = defer_ref;
-	uint64_t tag = defer_tag;
-	int pc = poll_calls;
+	int ec = expired_calls;
 	polls(f, idle * 3);
-	CHECK(!gone(f));
-	CHECK(poll_calls == pc + idle * 3 && last_poll_tag == tag);
-	CHECK(http_deferred(ref, tag));
+	CHECK(!gone(f) && expired_calls == ec && polled(f));
+	CHECK(http_waiting(ref));
 	http_respond(ref, 202, "application/json", "{}", 2, "Location: /x\r\n");
 	struct answer a[4];
 	size_t rest;
 	CHECK(answers(f, a, 4, &rest) == 1 && a[0].status == 202 && a[0].keep_alive);
 	CHECK(!strncmp(f->out, "HTTP/1.1 202 Accepted\r\n", 23) && strstr(f->out, "Location: /x\r\n"));
-	CHECK(!http_deferred(ref, tag));
-	/* Answered: the idle count runs again, no more deferred polls. */
-	pc = poll_calls;
+	CHECK(!http_waiting(ref));
+	ack(f, 0);
+	/* Answered: the idle count runs again. */
 	polls(f, idle - 1);
-	CHECK(!gone(f) && poll_calls == pc);
+	CHECK(!gone(f) && expired_calls == ec);
 	poll1(f);
 	CHECK(f->closed && !f->aborted);
+}
 
-	/* A handler answering from deferred_poll. */
-	f = client_connect(NULL);
+/* WAITING's deadline: the handler's time, then its wait_expired answers
+ * (or the connection closes); a connection that ends while waiting lets
+ * the handler know. */
+static void test_wait(void)
+{
+	uint32_t open0 = st().open;
+	struct answer a[8];
+	size_t rest;
+	/* Answered from wait_expired, after exactly the time given. */
+	defer_ms = 3000;
+	struct fconn *f = client_connect(NULL);
 	sends(f, GET("/defer") GET("/next"));
-	answer_in_poll = true;
+	struct http_conn_ref ref = defer_ref;
+	int ec = expired_calls, dc = dropped_calls;
+	answer_when_expired = true;
+	polls(f, 5);
+	CHECK(expired_calls == ec && f->out_len == 0 && http_waiting(ref));
 	poll1(f);
-	answer_in_poll = false;
+	answer_when_expired = false;
+	CHECK(expired_calls == ec + 1 && expired_ref.slot == ref.slot && expired_ref.gen == ref.gen);
 	CHECK(answers(f, a, 4, &rest) == 2 && !strcmp(a[0].body, "late") &&
 	      !strcmp(a[1].body, "GET /next 0:"));
+	CHECK(dropped_calls == dc && !http_waiting(ref));
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+
+	/* A handler that does not answer then: closed, and told. */
+	f = client_connect(NULL);
+	sends(f, GET("/defer"));
+	ref = defer_ref;
+	polls(f, 6);
+	CHECK(expired_calls == ec + 2 && f->closed && !f->aborted && f->out_len == 0);
+	CHECK(dropped_calls == dc + 1 && dropped_ref.slot == ref.slot && dropped_ref.gen == ref.gen);
+	defer_ms = 3600u * 1000u;
+
+	/* The client resets while waiting: told, and a late answer goes
+	 * nowhere. */
+	f = client_connect(NULL);
+	sends(f, GET("/defer"));
+	ref = defer_ref;
+	reset(f);
+	CHECK(dropped_calls == dc + 2 && !http_waiting(ref));
+	http_respond(ref, 200, "text/plain", "x", 1, NULL);
+	CHECK(f->out_len == 0 && st().open == open0);
+
+	/* Only the request handler may wait; a wait on an idle connection,
+	 * an answering one or a stale ref changes nothing. */
+	f = client_connect(NULL);
+	sends(f, GET("/x"));
+	http_wait(last_ref, 1000);
+	CHECK(!http_waiting(last_ref));
+	polls(f, 4);
+	CHECK(!gone(f) && nanswers(f) == 1 && expired_calls == ec + 2);
+	fin(f);
+	CHECK(f->closed);
+
+	/* A handler that answers nothing at all: a 500, and the connection
+	 * goes on. */
+	f = client_connect(NULL);
+	sends(f, GET("/silent") GET("/after"));
+	CHECK(answers(f, a, 4, &rest) == 2 && a[0].status == 500 && a[0].keep_alive &&
+	      !strcmp(a[0].body, "{\"error\":\"no answer\"}\n") && !strcmp(a[1].body, "GET /after 0:"));
+	/* An answer over HTTP_OUT_MAX, or a head a handler's extra lines
+	 * would break: a 500 instead. */
+	sends(f, GET("/huge") GET("/inject") GET("/after"));
+	CHECK(answers(f, a, 8, &rest) == 5 && rest == 0);
+	CHECK(a[2].status == 500 && !strcmp(a[2].body, "{\"error\":\"answer too large\"}\n"));
+	CHECK(a[3].status == 500 && !strcmp(a[3].body, "{\"error\":\"answer head malformed\"}\n"));
+	CHECK(!strstr(f->out, "X-A:") && !strcmp(a[4].body, "GET /after 0:"));
+	fin(f);
+	CHECK(f->closed && st().open == open0);
+}
+
+/* READING with part of a request: HTTP_REQUEST_S from its first byte,
+ * whatever trickles in meanwhile; then 408, our side shut, the rest
+ * dropped for HTTP_LINGER_S (API.md section 3). */
+static void check_408(struct fconn *f)
+{
+	struct answer a[4];
+	size_t rest;
+	CHECK(answers(f, a, 4, &rest) >= 1 && rest == 0);
+	int n = nanswers(f);
+	CHECK(n >= 1 && a[n - 1].status == 408 && a[n - 1].close);
+	CHECK(!strcmp(a[n - 1].ctype, "application/json"));
+	CHECK(!strcmp(a[n - 1].body, "{\"error\":\"the request did not arrive within 10 s\"}\n"));
+	CHECK(strstr(f->out, "HTTP/1.1 408 Request Timeout\r\n") != NULL);
+}
+
+static void test_request_deadline(void)
+{
+	int req = HTTP_REQUEST_S * POLLS_PER_S;
+	uint64_t to0 = st().timed_out, bad0 = st().bad;
+	int calls = req_calls;
+	/* Slowloris: a header byte every 3 s. */
+	struct fconn *f = client_connect(NULL);
+	polls(f, 10);                   /* idle first: that is not the request's time */
+	const char *head = "GET /api/status HTTP/1.1\r\nX-Slow: aaaaaaaaaa";
+	int sent = 0;
+	for (int i = 0; i < req; i++) {
+		if (i % 6 == 0)
+			sendn(f, head + sent++, 1);
+		poll1(f);
+		if (i < req - 1)
+			CHECK(!gone(f) && f->out_len == 0 && !f->shut_tx);
+	}
+	check_408(f);
+	CHECK(f->shut_tx && !gone(f) && st().timed_out == to0 + 1);
+	/* What still trickles in is dropped; closed after HTTP_LINGER_S. */
+	size_t rv = f->recved;
+	sendn(f, "a", 1);
+	CHECK(f->recved == rv + 1 && nanswers(f) == 1);
+	polls(f, HTTP_LINGER_S * POLLS_PER_S);
+	CHECK(f->closed && !f->aborted && req_calls == calls && st().bad == bad0);
+
+	/* A late poll: 10 s from the first byte, not 20 polls. */
+	f = client_connect(NULL);
+	sends(f, "GET / HTTP/1.1\r\n");
+	f->now += HTTP_REQUEST_S * 1000 - 1000;
+	poll1(f);
+	CHECK(f->out_len == 0);
+	poll1(f);
+	check_408(f);
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+
+	/* The head in time, the body not. */
+	f = client_connect(NULL);
+	sends(f, "POST /p HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345");
+	polls(f, req - 1);
+	CHECK(f->out_len == 0 && !gone(f));
+	poll1(f);
+	check_408(f);
+	CHECK(req_calls == calls && st().timed_out == to0 + 3);
+	fin(f);
+	CHECK(f->closed);
+
+	/* A slow request that makes it (9.5 s) is answered, and the next
+	 * one has its own 10 s. */
+	f = client_connect(NULL);
+	sends(f, "GET /slow HTTP/1.1\r\n");
+	polls(f, req - 1);
+	sends(f, "\r\n" "GET /next HTTP/1.1\r\n");
+	CHECK(nanswers(f) == 1 && !gone(f));
+	ack(f, 0);
+	polls(f, req - 1);
+	CHECK(nanswers(f) == 1 && !f->shut_tx);
+	sends(f, "\r\n");
+	CHECK(nanswers(f) == 2 && !f->shut_tx);
+	ack(f, 0);
+	/* Idle again: HTTP_IDLE_S, not HTTP_REQUEST_S. */
+	polls(f, HTTP_IDLE_S * POLLS_PER_S - 1);
+	CHECK(!gone(f));
+	poll1(f);
+	CHECK(f->closed && !f->aborted && st().timed_out == to0 + 3);
+
+	/* A partial request pipelined behind a waiting answer: its time
+	 * starts when the connection reads again. */
+	f = client_connect(NULL);
+	sends(f, GET("/defer") "GET /part");
+	struct http_conn_ref ref = defer_ref;
+	polls(f, req * 2);
+	CHECK(http_waiting(ref) && f->out_len == 0);
+	http_respond(ref, 200, "text/plain", "done", 4, NULL);
+	ack(f, 0);
+	CHECK(nanswers(f) == 1 && !f->shut_tx);
+	polls(f, req - 1);
+	CHECK(nanswers(f) == 1 && !f->shut_tx);
+	poll1(f);
+	check_408(f);
+	CHECK(nanswers(f) == 2 && st().timed_out == to0 + 4);
 	fin(f);
 	CHECK(f->closed && !f->aborted);
 }
@@ -1114,16 +1319,15 @@ static void test_reset(void)
 	struct fconn *f = client_connect(NULL);
 	sends(f, GET("/defer"));
 	struct http_conn_ref ref = defer_ref;
-	uint64_t tag = defer_tag;
-	CHECK(http_deferred(ref, tag));
+	CHECK(http_waiting(ref));
 	CHECK(st().open == open0 + 1);
 	reset(f);
 	CHECK(st().open == open0);
-	CHECK(!http_deferred(ref, tag));
+	CHECK(!http_waiting(ref));
 	http_respond(ref, 200, "text/plain", "x", 1, NULL);     /* nothing, no misuse */
 	http_respond_error(ref, 500, "x", NULL);
-	http_defer(ref, tag);
-	CHECK(!http_deferred(ref, tag));
+	http_wait(ref, 1000);
+	CHECK(!http_waiting(ref));
 	CHECK(f->out_len == 0);
 
 	/* The freed slot is reused with a new generation; the stale ref does
@@ -1188,21 +1392,24 @@ static void test_limits(void)
 	CHECK(sends(x, GET("/over") GET("/over")) == ERR_OK);
 	CHECK(x->recved == rv + 2 * strlen(GET("/over")));
 	CHECK(req_calls == calls && nanswers(x) == 1 && !gone(x));
-	ack(x, 0);              /* no sent callback needed: nothing more goes out */
+	ack(x, 0);              /* nothing more goes out */
+	CHECK(nanswers(x) == 1 && !gone(x));
 	/* The client closes: so do we. */
 	fin(x);
 	CHECK(x->closed && !x->aborted);
-	/* A silent one is closed at its first poll (HTTP_LINGER_S). */
+	/* A silent one is closed after HTTP_LINGER_S. */
 	x = client_connect(&rc);
 	CHECK(rc == ERR_OK);
 	check_full(x);
+	polls(x, HTTP_LINGER_S * POLLS_PER_S - 1);
+	CHECK(!gone(x));
 	poll1(x);
 	CHECK(x->closed && !x->aborted);
 	/* tcp_close failing: aborted, ERR_ABRT from the callback (checked
 	 * by poll1 and fin). */
 	x = client_connect(&rc);
 	x->fail_close = 1;
-	poll1(x);
+	polls(x, HTTP_LINGER_S * POLLS_PER_S);
 	CHECK(x->aborted);
 	x = client_connect(&rc);
 	x->fail_close = 1;
@@ -1229,7 +1436,7 @@ static void test_limits(void)
 			if (i % 3 == 0)
 				fin(r[i]);
 			else if (i % 3 == 1)
-				polls(r[i], 1);
+				polls(r[i], HTTP_LINGER_S * POLLS_PER_S);
 			else
 				reset(r[i]);
 			CHECK(gone(r[i]));
@@ -1400,18 +1607,6 @@ static size_t stream_head(const struct fconn *f, size_t from, const char *ctype)
 	return ok ? hl : 0;
 }
 
-/* Nothing waits to be sent: no poll asked of lwIP, so its TCP timer can
- * stop (lwip_port/timeouts.c). */
-static bool unpolled(const struct fconn *f)
-{
-	return !f->poll && f->poll_interval == 0;
-}
-
-static bool polled(const struct fconn *f)
-{
-	return f->poll && f->poll_interval == 1;
-}
-
 /* Opened from the request callback: the head, nothing else; the requests
  * behind it and everything the client sends later are dropped. */
 static void test_stream_open(void)
@@ -1495,12 +1690,11 @@ static void test_stream_open(void)
 	f = client_connect(NULL);
 	sends(f, GET("/defer") GET("/after"));
 	ref = defer_ref;
-	uint64_t tag = defer_tag;
 	CHECK(polled(f));
 	CHECK(http_stream_pending(ref) == SIZE_MAX);    /* not a stream (yet) */
 	CHECK(!http_stream_send(ref, "x", 1) && f->out_len == 0);
 	CHECK(http_stream_open(ref, "text/event-stream", NULL));
-	CHECK(!http_deferred(ref, tag));
+	CHECK(!http_waiting(ref));
 	hl = stream_head(f, 0, "text/event-stream");
 	CHECK(hl > 0 && hl == f->out_len && unpolled(f));
 	CHECK(http_stream_send(ref, ": hi\n\n", 6) && f->out_len == hl + 6);
@@ -1651,7 +1845,7 @@ static void test_stream_send(void)
 	CHECK(f->closed && !f->aborted && st().open == open0);
 }
 
-/* More than HTTP_STREAM_BACKLOG unsent: closed, send says no. What TCP
+/* More than HTTP_STREAM_BACKLOG unsent: cut, send says no. What TCP
  * took does not count. */
 static void test_stream_backlog(void)
 {
@@ -1669,8 +1863,10 @@ static void test_stream_backlog(void)
 	}
 	CHECK(n == HTTP_STREAM_BACKLOG && http_stream_pending(ref) == HTTP_STREAM_BACKLOG);
 	CHECK(!gone(f) && polled(f));
+	uint64_t stalled0 = st().stalled;
 	CHECK(!http_stream_send(ref, "x", 1));
-	CHECK(f->closed && !f->aborted && st().open == open0);
+	/* Cut: a reset, so lwIP lets go of what it holds at once. */
+	CHECK(f->aborted && st().open == open0 && st().stalled == stalled0 + 1);
 	CHECK(http_stream_pending(ref) == SIZE_MAX);
 	CHECK(!http_stream_send(ref, "x", 1));
 	CHECK(f->out_len == hl);
@@ -1682,7 +1878,7 @@ static void test_stream_backlog(void)
 	f->pcb->snd_buf = 0;
 	CHECK(http_stream_send(ref, "y", 1));
 	CHECK(!http_stream_send(ref, big, HTTP_STREAM_BACKLOG));
-	CHECK(f->closed && !f->aborted && http_stream_pending(ref) == SIZE_MAX);
+	CHECK(f->aborted && http_stream_pending(ref) == SIZE_MAX && st().stalled == stalled0 + 2);
 	f = stream_connect(&ref, &hl);
 	f->pcb->snd_buf = 0;
 	CHECK(http_stream_send(ref, big, HTTP_STREAM_BACKLOG));
@@ -1765,6 +1961,185 @@ static void test_stream_end(void)
 	CHECK(g->closed && st().open == open0);
 }
 
+/* Bytes handed to TCP and not acknowledged for HTTP_SEND_S, in any
+ * state: the client stopped reading, and the connection is cut (a
+ * reset, so lwIP frees what it holds for it at once). */
+static void test_stalled(void)
+{
+	uint32_t open0 = st().open;
+	uint64_t st0 = st().stalled;
+	int send = HTTP_SEND_S * POLLS_PER_S;
+	/* An answer that went out whole, never acknowledged: cut, not
+	 * closed as idle (which would leave lwIP its bytes). */
+	struct fconn *f = client_connect(NULL);
+	big_len = 3000;
+	sends(f, GET("/big"));
+	CHECK(nanswers(f) == 1 && f->unacked > 0);
+	polls(f, send - 1);
+	CHECK(!gone(f));
+	poll1(f);
+	CHECK(f->aborted && st().stalled == st0 + 1 && st().open == open0);
+
+	/* An answer that waits for the send buffer: partial
+	 * acknowledgements keep it alive however long it takes. */
+	f = client_connect(NULL);
+	f->pcb->snd_buf = 1000;
+	big_len = 30000;
+	sends(f, GET("/big"));
+	CHECK(f->out_len == 1000);
+	for (int i = 0; i < 6; i++) {
+		polls(f, send - 2);
+		CHECK(!gone(f));
+		ack(f, 100);
+	}
+	struct answer a[2];
+	size_t rest;
+	CHECK(!gone(f) && f->out_len > 1000 && answers(f, a, 2, &rest) == 0 && rest == f->out_len);
+	polls(f, send - 1);
+	CHECK(!gone(f));
+	poll1(f);
+	CHECK(f->aborted && st().stalled == st0 + 2);
+
+	/* Waiting for a job with the last answer unacknowledged: cut, and
+	 * the handler told. */
+	f = client_connect(NULL);
+	sends(f, GET("/x") GET("/defer"));
+	struct http_conn_ref ref = defer_ref;
+	CHECK(http_waiting(ref) && f->unacked > 0);
+	int dc = dropped_calls;
+	polls(f, send);
+	CHECK(f->aborted && dropped_calls == dc + 1 && !http_waiting(ref));
+	CHECK(st().stalled == st0 + 3);
+
+	/* Nothing in flight, the writes refused for lack of memory: not the
+	 * client's fault, not cut. */
+	f = client_connect(NULL);
+	f->fail_write = 1000;
+	sends(f, GET("/y"));
+	polls(f, send * 3);
+	CHECK(!gone(f) && nanswers(f) == 0);
+	f->fail_write = 0;
+	poll1(f);
+	CHECK(nanswers(f) == 1);
+	ack(f, 0);
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+
+	/* A stream: an event that is not acknowledged for HTTP_SEND_S makes
+	 * the next send fail and cut the stream (it asks for no poll). */
+	size_t hl;
+	f = stream_connect(&ref, &hl);
+	CHECK(http_stream_send(ref, "data: 1\n\n", 9) && f->unacked == 9 && unpolled(f));
+	f->now += HTTP_SEND_S * 1000 - 1;
+	fake_now = f->now;
+	CHECK(http_stream_send(ref, "data: 2\n\n", 9) && !gone(f));
+	ack(f, 9);              /* the first: 20 s from here */
+	f->now += HTTP_SEND_S * 1000 - 1;
+	fake_now = f->now;
+	CHECK(http_stream_send(ref, "data: 3\n\n", 9) && !gone(f));
+	f->now += 1;
+	fake_now = f->now;
+	CHECK(!http_stream_send(ref, "data: 4\n\n", 9));
+	CHECK(f->aborted && http_stream_pending(ref) == SIZE_MAX && st().stalled == st0 + 4);
+	CHECK(st().open == open0);
+}
+
+/* lwIP's heap and segment pool are shared: answers fill them only down
+ * to a reserve; below it a connection keeps one small segment in flight
+ * at most, so a client that does not read holds no more, and a fresh
+ * one is still served. */
+static void test_lwip_share(void)
+{
+	struct answer a[4];
+	size_t rest;
+	big_len = 4000;         /* three segments */
+	/* Scarce: one segment at a time, the next after an acknowledgement. */
+	lwip_stats.mem.used = lwip_stats.mem.avail - HEAP_RESERVE;
+	struct fconn *f = client_connect(NULL);
+	sends(f, GET("/big"));
+	CHECK(f->out_len == SCARCE_SEG);
+	poll1(f);
+	CHECK(f->out_len == SCARCE_SEG);
+	/* A fresh client meanwhile: its answer goes out. */
+	struct fconn *g = client_connect(NULL);
+	sends(g, GET("/fresh"));
+	CHECK(answers(g, a, 4, &rest) == 1 && rest == 0 && !strcmp(a[0].body, "GET /fresh 0:"));
+	fin(g);
+	CHECK(g->closed);
+	int acks = 0;
+	while (f->unacked && acks < 20) {
+		ack(f, 0);
+		acks++;
+		CHECK(f->unacked <= SCARCE_SEG);
+	}
+	CHECK(answers(f, a, 4, &rest) == 1 && rest == 0 && a[0].clen == 4000 && acks >= 8);
+	/* The segment pool scarce: the same. */
+	lwip_stats.mem.used = 0;
+	seg_stats.used = seg_stats.avail - SEG_RESERVE;
+	sends(f, GET("/big"));
+	CHECK(f->out_len - (size_t)(strstr(f->out, "\r\n\r\n") - f->out) > 0);
+	size_t before = f->out_len;
+	poll1(f);
+	CHECK(f->out_len == before && f->unacked == SCARCE_SEG);
+	seg_stats.used = 0;
+	ack(f, 0);
+	CHECK(f->unacked > SCARCE_SEG);         /* room again: as much as the send buffer takes */
+	for (int i = 0; i < 20 && f->unacked; i++)
+		ack(f, 0);
+	CHECK(nanswers(f) == 2);
+	/* Above the reserve: up to it (less an eighth for the segments'
+	 * headers) and no further. */
+	heap_counting = true;
+	lwip_stats.mem.used = lwip_stats.mem.avail - HEAP_RESERVE - 1600;
+	sends(f, GET("/big"));
+	CHECK(f->unacked == 1400);
+	poll1(f);
+	CHECK(f->unacked == 1400);
+	ack(f, 0);
+	CHECK(f->unacked == 1400);
+	for (int i = 0; i < 20 && f->unacked; i++)
+		ack(f, 0);
+	CHECK(nanswers(f) == 3);
+	heap_counting = false;
+	lwip_stats.mem.used = 0;
+	fin(f);
+	CHECK(f->closed && !f->aborted);
+}
+
+/* While an answer is pending the next request is not read: what the
+ * client sends is kept, but the TCP window is given back only when the
+ * connection reads again, so it cannot push more. */
+static void test_withheld_window(void)
+{
+	struct fconn *f = client_connect(NULL);
+	sends(f, GET("/defer") GET("/a"));
+	CHECK(f->recved == f->delivered);       /* taken while reading */
+	struct http_conn_ref ref = defer_ref;
+	sends(f, GET("/b"));
+	CHECK(f->recved == f->delivered - strlen(GET("/b")));
+	sends(f, GET("/c"));
+	CHECK(f->recved == f->delivered - 2 * strlen(GET("/b")) && nanswers(f) == 0);
+	http_respond(ref, 200, "text/plain", "d", 1, NULL);
+	CHECK(nanswers(f) == 4 && f->recved == f->delivered);
+	/* The same behind an answer waiting for the send buffer. */
+	ack(f, 0);
+	f->pcb->snd_buf = 100;
+	big_len = 3000;
+	sends(f, GET("/big"));
+	sends(f, GET("/d"));
+	CHECK(f->recved == f->delivered - strlen(GET("/d")));
+	for (int i = 0; i < 100 && f->unacked; i++)
+		ack(f, 0);
+	CHECK(nanswers(f) == 6 && f->recved == f->delivered);
+	/* The last answer pending: what comes is dropped, window and all. */
+	sends(f, "GET /big HTTP/1.1\r\nConnection: close\r\n\r\n");
+	sends(f, GET("/never"));
+	CHECK(f->recved == f->delivered);
+	for (int i = 0; i < 100 && !gone(f); i++)
+		ack(f, 0);
+	CHECK(nanswers(f) == 7 && f->closed && !f->aborted);
+}
+
 /* 304: no Content-Length, no Content-Type, no body; the next answer on
  * the connection follows right after its head. */
 static void test_not_modified(void)
@@ -1802,6 +2177,9 @@ static void test_not_modified(void)
 
 int main(void)
 {
+	lwip_stats.mem.avail = MEM_SIZE;
+	seg_stats.avail = MEMP_NUM_TCP_SEG;
+	lwip_stats.memp[MEMP_TCP_SEG] = &seg_stats;
 	http_init(80, &handlers);
 	CHECK(accept_fn != NULL && nkprintf == 1);
 
@@ -1811,6 +2189,8 @@ int main(void)
 	test_half_close();
 	test_small_sndbuf();
 	test_idle();
+	test_wait();
+	test_request_deadline();
 	test_refused();
 	test_reset();
 	test_limits();
@@ -1821,6 +2201,9 @@ int main(void)
 	test_stream_send();
 	test_stream_backlog();
 	test_stream_end();
+	test_stalled();
+	test_lwip_share();
+	test_withheld_window();
 
 	/* Everything is closed: no connection left, no rule broken. */
 	struct http_stats s = st();

@@ -1,0 +1,322 @@
+"""test_httpslow.py - clients that hold the HTTP control plane without
+sending anything malformed (issue 17): Slowloris (request heads that
+trickle in a byte every few seconds) and clients that pipeline requests
+but never read the answers. Each test prints the figures RELIABILITY.md
+quotes: connections held, how long a fresh client waited, lwIP heap
+held.
+
+Both run the appliance at -smp 1 behind QEMU's user networking; the
+connections are opened one at a time (see test_httpload.py: slirp's host
+socket listens with a backlog of 1)."""
+
+import json
+import os
+import select
+import socket
+import threading
+import time
+
+from net import free_port, tcp_exchange, user_net, wait_udp_ready
+from vm import Vm
+
+MAX_CONNS = 64          # appliance/http/http.h HTTP_MAX_CONNS
+REQUEST_S = 10          # HTTP_REQUEST_S: a head and body within 10 s of the first byte
+SEND_S = 20             # HTTP_SEND_S: unsent output makes progress within 20 s
+
+
+def _appliance(smp=1):
+    udp, http = free_port(), free_port(socket.SOCK_STREAM)
+    vm = Vm(smp=smp, net=user_net(udp=[(udp, 5555)], tcp=[(http, 80)]))
+    return vm, udp, http
+
+
+def _first_answer(data):
+    """(status, headers with lower-case names, body) of the first answer
+    in data; (None, {}, data) when there is none."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep or not head.startswith(b"HTTP/1.1 "):
+        return None, {}, data
+    hdrs = {}
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        hdrs[k.strip().lower().decode("latin-1")] = v.strip().decode("latin-1")
+    try:
+        code = int(head[9:12])
+    except ValueError:
+        return None, {}, data
+    if "content-length" in hdrs:
+        body = body[:int(hdrs["content-length"])]
+    return code, hdrs, body
+
+
+def _probe(http, timeout):
+    """A fresh client's GET /api/status: (status or None, seconds, the
+    document or None). None: no answer within timeout (or a reset)."""
+    t0 = time.monotonic()
+    try:
+        out = tcp_exchange(http, b"GET /api/status HTTP/1.1\r\nConnection: close\r\n\r\n",
+                           timeout=timeout)
+    except OSError:
+        return None, time.monotonic() - t0, None
+    dt = time.monotonic() - t0
+    code, _, body = _first_answer(out)
+    doc = None
+    if code == 200:
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            code = None
+    return code, dt, doc
+
+
+class _Prober(threading.Thread):
+    """A fresh client every `every` seconds until stopped: each result
+    (time since start, status, seconds it waited, document)."""
+
+    def __init__(self, http, every=1.0, timeout=10):
+        super().__init__(daemon=True)
+        self.http, self.every, self.timeout = http, every, timeout
+        self.stop = threading.Event()
+        self.results = []
+        self.t0 = time.monotonic()
+
+    def run(self):
+        while not self.stop.is_set():
+            t = time.monotonic() - self.t0
+            code, dt, doc = _probe(self.http, self.timeout)
+            self.results.append((t, code, dt, doc))
+            self.stop.wait(max(0.0, self.every - dt))
+
+    def first_ok(self):
+        """Seconds from the start until the first 200 was answered, or None."""
+        for t, code, dt, _ in self.results:
+            if code == 200:
+                return t + dt
+        return None
+
+
+def _status(http):
+    code, _, doc = _probe(http, 20)
+    assert code == 200, code
+    return doc
+
+
+def _guest_seconds_per_second(http, span=2.0):
+    """How fast the appliance's clock runs against the host's (its
+    uptime_us over a span of host time): its deadlines are in its own
+    seconds, and under TCG on a loaded host its TSC calibration can be
+    off. About 1."""
+    t1, u1 = time.monotonic(), _status(http)["uptime_us"]
+    time.sleep(span)
+    t2, u2 = time.monotonic(), _status(http)["uptime_us"]
+    return (u2 - u1) / 1e6 / (t2 - t1)
+
+
+# ---- Slowloris ----------------------------------------------------------
+
+TRICKLE = b"GET /api/status HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 4096
+TRICKLE_EVERY_S = 3     # one byte per connection this often
+
+
+def test_slowloris_heads_get_408():
+    """64 connections each send a request head one byte every 3 s (never
+    finishing it): they take every slot. Each is answered 408 (JSON
+    error, Connection: close) and closed about 10 s after its first byte,
+    so a fresh client gets a real answer (200) within 15 s of the last
+    trickler's arrival; until then it gets a prompt 503."""
+    vm, udp, http = _appliance()
+    run_s = 45
+    with vm:
+        wait_udp_ready(udp, b"10\n")
+        rate = _guest_seconds_per_second(http)
+        time.sleep(3)       # TIME-WAIT of the status requests' connections
+        socks, first = [], []
+        t_open = time.monotonic()
+        for _ in range(MAX_CONNS):
+            s = socket.create_connection(("127.0.0.1", http), timeout=30)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.send(TRICKLE[:1])
+            first.append(time.monotonic())
+            socks.append(s)
+            time.sleep(0.03)
+        t_all = time.monotonic()
+        prober = _Prober(http, every=0.5, timeout=10)
+        prober.start()
+        sent = [1] * MAX_CONNS
+        data = [b""] * MAX_CONNS
+        closed = [None] * MAX_CONNS       # (seconds after its first byte, how)
+        next_byte = t_all
+        while time.monotonic() < t_all + run_s and None in closed:
+            now = time.monotonic()
+            if now >= next_byte:
+                for i, s in enumerate(socks):
+                    if closed[i] is None:
+                        try:
+                            s.send(TRICKLE[sent[i]:sent[i] + 1])
+                            sent[i] += 1
+                        except OSError:
+                            pass    # closed under us: the read below says how
+                next_byte = now + TRICKLE_EVERY_S
+            live = [s for i, s in enumerate(socks) if closed[i] is None]
+            r, _, _ = select.select(live, [], [], max(0.05, min(1.0, next_byte - now)))
+            for s in r:
+                i = socks.index(s)
+                try:
+                    chunk = s.recv(65536)
+                    how = "eof" if not chunk else None
+                except ConnectionResetError:
+                    chunk, how = b"", "reset"
+                data[i] += chunk
+                if how:
+                    closed[i] = (time.monotonic() - first[i], how)
+        held = sum(c is None for c in closed)
+        for s in socks:
+            s.close()
+        # The prober keeps going a little after the tricklers are gone.
+        time.sleep(2)
+        prober.stop.set()
+        prober.join(30)
+        st = _status(http)
+        assert vm.alive() and "PANIC" not in vm.out, vm.tail()
+    codes = [_first_answer(d) for d in data]
+    got408 = [i for i, (code, hdrs, body) in enumerate(codes)
+              if code == 408 and hdrs.get("connection") == "close" and
+              hdrs.get("content-type") == "application/json" and body.startswith(b'{"error":')]
+    clean = [i for i in got408 if closed[i] and closed[i][1] == "eof"]
+    waits = [closed[i][0] for i in got408 if closed[i]]
+    ok_at = prober.first_ok()
+    fresh_wait = ok_at - (t_all - prober.t0) if ok_at is not None else None
+    statuses = {}
+    for _, code, _, _ in prober.results:
+        statuses[code] = statuses.get(code, 0) + 1
+    slowest = max((dt for _, _, dt, _ in prober.results), default=-1)
+    # The appliance's seconds in host seconds (see _guest_seconds_per_second).
+    scale = 1 / rate if rate > 0 else 1
+    print("slowloris: guest clock %.2f s per host second; %d connections (opened in %.1f s) trickling a byte every %d s for up to "
+          "%d s: %d answered 408 and closed (%d cleanly) %.1f..%.1f s after their first byte, "
+          "%d still held at the end; fresh clients: %s, the first 200 %s after the last "
+          "trickler came, slowest probe %.1f s; http.open %d afterwards"
+          % (rate, MAX_CONNS, t_all - t_open, TRICKLE_EVERY_S, run_s, len(got408), len(clean),
+             min(waits, default=-1), max(waits, default=-1), held, statuses,
+             "%.1f s" % fresh_wait if fresh_wait is not None else "never", slowest,
+             st["http"]["open"]))
+    assert len(got408) == MAX_CONNS, [(i, codes[i][0], closed[i]) for i in range(MAX_CONNS)
+                                       if i not in got408][:8]
+    assert len(clean) == MAX_CONNS, [closed[i] for i in got408 if i not in clean][:8]
+    # 10 s after the first byte, plus the 500 ms poll and a loaded host's slack.
+    assert all((REQUEST_S - 0.5) * scale <= w <= (REQUEST_S + 5) * scale for w in waits), (
+        sorted(waits), rate)
+    assert fresh_wait is not None and fresh_wait <= 15 * max(1, scale), (
+        fresh_wait, rate, prober.results[:5])
+    # Until a slot is free a fresh client is told so at once, never left hanging.
+    assert all(code in (200, 503) for _, code, _, _ in prober.results), statuses
+    assert slowest < 5, slowest
+    assert st["http"]["open"] <= 1, st["http"]
+
+
+# ---- clients that never read ----------------------------------------------
+
+PIPELINE = b"GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n" * 300
+NON_READERS = int(os.environ.get("HTTPSLOW_CLIENTS", "20"))
+# lwIP's heap (MEM_SIZE) that answers may not take: HTTP_LWIP_HEAP_RESERVE
+# in appliance/http/http.c, less a margin for what else lwIP allocates.
+HEAP_KEPT_FREE = 48 << 10
+
+
+def _count_cut(socks, timeout):
+    """How many of socks the appliance has closed: each is read (what is
+    still buffered for it on the host, then its end) for up to timeout
+    seconds in all."""
+    live, cut = list(socks), 0
+    deadline = time.monotonic() + timeout
+    while live and time.monotonic() < deadline:
+        r, _, _ = select.select(live, [], [], 0.5)
+        for s in r:
+            try:
+                chunk = s.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                cut += 1
+                live.remove(s)
+    return cut
+
+
+def _lwip_heap(doc):
+    return doc["lwip"]["heap_used_bytes"]
+
+
+def test_clients_that_do_not_read():
+    """20 clients (receive buffer 4 KiB, set before connect) each
+    pipeline 300 GET /app.js and never read: what one connection may hold
+    is bounded (one answer at a time, and lwIP's heap filled only down to
+    a reserve), so a fresh GET /api/status is answered within a few
+    seconds the whole time and lwIP keeps 48 KiB free; the stalled
+    connections are cut 20 s after their output stopped moving, and once
+    the clients are gone lwIP's heap is back at its baseline.
+    (HTTPSLOW_CLIENTS=N in the environment runs N clients instead.)"""
+    vm, udp, http = _appliance()
+    run_s = SEND_S + 25
+    with vm:
+        wait_udp_ready(udp, b"10\n")
+        time.sleep(3)
+        base = _status(http)
+        socks = []
+        t0 = time.monotonic()
+        for _ in range(NON_READERS):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(30)
+            s.connect(("127.0.0.1", http))
+            s.setblocking(False)
+            try:
+                s.send(PIPELINE)
+            except BlockingIOError:
+                pass
+            socks.append(s)
+            time.sleep(0.05)
+        prober = _Prober(http, every=1.0, timeout=10)
+        prober.start()
+        time.sleep(run_s - (time.monotonic() - t0))
+        prober.stop.set()
+        prober.join(30)
+        during = _status(http)
+        cut = _count_cut(socks, 30)
+        for s in socks:
+            s.close()
+        t_gone = time.monotonic()
+        # lwIP's heap back at its baseline once they are gone.
+        back = None
+        heap_after = None
+        while time.monotonic() < t_gone + 40:
+            time.sleep(2)
+            st = _status(http)
+            heap_after = _lwip_heap(st)
+            if heap_after <= _lwip_heap(base) + 512 and st["http"]["open"] <= 1:
+                back = time.monotonic() - t_gone
+                break
+        after = _status(http)
+        assert vm.alive() and "PANIC" not in vm.out, vm.tail()
+    res = prober.results
+    answered = [r for r in res if r[1] == 200]
+    waits = [dt for _, code, dt, _ in res]
+    heaps = [_lwip_heap(doc) for _, _, _, doc in answered]
+    print("non-readers: %d clients pipelining 300 GET /app.js each, never reading, for %d s: "
+          "%d of %d fresh /api/status answered, slowest %.1f s (median %.2f s); lwIP heap "
+          "%d bytes before, up to %d during (of %d), %d when the clients went, %s after "
+          "(%s); %d of %d connections seen cut by their client; http.stalled +%s"
+          % (NON_READERS, run_s, len(answered), len(res), max(waits, default=-1),
+             sorted(waits)[len(waits) // 2] if waits else -1, _lwip_heap(base),
+             max(heaps, default=-1), base["lwip"]["heap_bytes"], _lwip_heap(during), heap_after,
+             "back in %.1f s" % back if back is not None else "not back in 40 s", cut,
+             NON_READERS, after["http"].get("stalled", 0) - base["http"].get("stalled", 0)))
+    assert len(res) >= run_s // 3, len(res)
+    assert len(answered) == len(res), [(round(t, 1), c, round(dt, 1)) for t, c, _, dt in
+                                       [(r[0], r[1], None, r[2]) for r in res] if c != 200]
+    assert max(waits) < 5, sorted(waits)[-5:]
+    assert max(heaps) <= base["lwip"]["heap_bytes"] - HEAP_KEPT_FREE, (max(heaps), base["lwip"])
+    stalled = after["http"]["stalled"] - base["http"]["stalled"]
+    assert stalled == NON_READERS and cut == NON_READERS, (stalled, cut)
+    assert back is not None, (heap_after, _lwip_heap(base))
