@@ -20,7 +20,7 @@ struct api_config {
 };
 
 void api_init(const struct api_config *cfg);
-/* A job changed state: pushed to the event streams (jobs_env.on_change). */
+/* A job changed state: pushed to the event streams (a jobs_observer). */
 void api_job_changed(const struct job_info *info);
 /* Once per pass of the BSP loop, after the finished jobs are delivered:
  * the event streams look for changes there. */
