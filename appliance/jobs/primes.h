@@ -18,9 +18,10 @@ uint64_t count_primes_range(uint64_t lo, uint64_t hi);
 /* A chunk's work, in trial divisions (each candidate counts one too):
  * about PRIMES_CHUNK_WORK on average (about a millisecond under TCG on
  * the development machine), never more than PRIMES_CHUNK_MAX or one
- * candidate's, whichever is more (about 5.2 x 10^5 at 2^40). */
+ * candidate's, whichever is more: near 2^40, where a candidate costs up to
+ * 5.2 x 10^5, a chunk is one candidate. */
 #define PRIMES_CHUNK_WORK (1ULL << 17)
-#define PRIMES_CHUNK_MAX  (1ULL << 21)
+#define PRIMES_CHUNK_MAX  (1ULL << 20)
 /* Candidates per chunk for candidates below top: as many as cost
  * PRIMES_CHUNK_WORK on average near top (where they cost the most), cut
  * to as many as stay within PRIMES_CHUNK_MAX even if every one is prime,

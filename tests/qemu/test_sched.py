@@ -213,8 +213,8 @@ def test_flood_of_many_task_jobs():
 
 def test_bsp_serves_the_network_between_chunks_at_large_limits():
     """The BSP runs chunks too, one at a time, and serves the network
-    between two: near 2^40 a chunk is at most two odd candidates (about
-    10^6 divisions, a few ms under TCG), so requests sent while a split job
+    between two: near 2^40 a chunk is one candidate (at most 5.2 x 10^5
+    divisions, a few ms under TCG), so requests sent while a split job
     of 2^40 occupies both cores are answered within a chunk; a DELETE
     cancels the job at once and the UDP client gets `ERR cancelled`.
     (Before chunks, issue 10's defect 7: the BSP left the network unserved

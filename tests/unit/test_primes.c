@@ -68,7 +68,7 @@ int main(void)
 		CHECK(len >= 1);
 		CHECK(len == 1 || len * (r / 2 + 2) <= PRIMES_CHUNK_MAX);
 	}
-	CHECK(primes_chunk_len(1ULL << 40) <= 4);      /* at most 2 odd candidates of 5.2e5 */
+	CHECK(primes_chunk_len(1ULL << 40) == 1);      /* one candidate: up to 5.2e5 divisions */
 	/* On average a chunk near its top costs about PRIMES_CHUNK_WORK:
 	 * measured over real candidates (the cost model's error is what
 	 * this bounds), from 10^5 to 10^12; and the costliest of 400 chunks
