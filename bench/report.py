@@ -4,6 +4,7 @@ targets of the benchmark issue met or missed, and bench/NOTES.md (the
 analysis written by hand from the profiles)."""
 
 import datetime
+import json
 import math
 import os
 import platform
@@ -63,7 +64,7 @@ def plots(rows, idle):
                     if r["system"] == s:
                         f.write("%d %.6f\n" % (r["tasks"], r[col]))
                 f.write("\n\n")
-        plot = ", ".join("'%s' index %d with linespoints title '%s'" % (data, i, LABEL[s])
+        plot = ", ".join("'%s' index %d with linespoints title \"%s\"" % (data, i, LABEL[s])
                          for i, s in enumerate(systems))
         script = ("set terminal png size 900,560; set output '%s'; set key top left;"
                   "set xlabel 'tasks'; set ylabel '%s'; set grid; set xtics 1; plot %s"
@@ -81,6 +82,43 @@ def plots(rows, idle):
     subprocess.run(["gnuplot", "-e", script], check=True)
     made.append("idle_cpu.png")
     return made
+
+
+def _pairs(d):
+    """sched_overhead as ((system, tasks), value), whether its keys are
+    tuples (a run) or "system:tasks" (read back from run.json)."""
+    for k, v in d.items():
+        if isinstance(k, str):
+            n, t = k.rsplit(":", 1)
+            k = (n, int(t))
+        yield k, v
+
+
+def _ints(d):
+    """JSON made int keys strings: back to ints where they were."""
+    return {int(k) if isinstance(k, str) and k.lstrip("-").isdigit() else k: v
+            for k, v in d.items()}
+
+
+def save(path, preset, p, S, pi_limit, rows, idle, boot, extra, seconds):
+    """Everything report() needs, so a report can be made again
+    (`python3 bench/report.py build/bench/run.json`) without the run."""
+    ex = dict(extra)
+    ex["sched_overhead"] = {"%s:%d" % k: v for k, v in extra["sched_overhead"].items()}
+    with open(path, "w") as f:
+        json.dump(dict(preset=preset, p=p, S=S, pi_limit=pi_limit, rows=rows, idle=idle,
+                       boot=boot, extra=ex, seconds=seconds), f, indent=1)
+
+
+def load(path):
+    with open(path) as f:
+        d = json.load(f)
+    ex = d["extra"]
+    for k in ("chunks", "behind"):
+        if ex.get(k):
+            ex[k] = {n: _ints(v) if isinstance(v, dict) else v for n, v in _ints(ex[k]).items()}
+    d["p"]["chunk_limits"] = tuple(d["p"].get("chunk_limits", ()))
+    return d
 
 
 def report(preset, p, S, pi_limit, rows, idle, boot, extra, seconds):
@@ -139,7 +177,7 @@ def report(preset, p, S, pi_limit, rows, idle, boot, extra, seconds):
     w("`busy_us` the job caused, from `GET /api/status` before and after): the time")
     w("the scheduling adds to the work's own run time, median per task count: " +
       "; ".join("%s %s" % (name, ", ".join("%d tasks %.4f" % (t, v) for (n, t), v in
-                                         sorted(extra["sched_overhead"].items()) if n == name))
+                                         sorted(_pairs(extra["sched_overhead"])) if n == name))
                 for name in ("uni", "uni-task")) + ".")
     w("")
     w("![execution time](build/bench/exec_time.png)")
@@ -387,3 +425,10 @@ def report(preset, p, S, pi_limit, rows, idle, boot, extra, seconds):
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("bench: wrote %s" % path, flush=True)
+
+
+if __name__ == "__main__":
+    import sys
+    d = load(sys.argv[1] if len(sys.argv) > 1 else os.path.join(OUT, "run.json"))
+    report(d["preset"], d["p"], d["S"], d["pi_limit"], d["rows"], d["idle"], d["boot"],
+           d["extra"], d["seconds"])

@@ -38,7 +38,7 @@ sys.path.insert(0, os.path.join(TOP, "bench"))
 from net import free_port, http_request, tcp_exchange, user_net, wait_udp_ready  # noqa: E402
 from vm import ELF, FLOOR_ELF, ISO, TEST_ELF, Vm, accel, accel_args  # noqa: E402
 
-from report import report  # noqa: E402
+from report import report, save  # noqa: E402
 
 sys.path.insert(0, os.path.join(TOP, "tools"))
 import fleet as fleetcmd  # noqa: E402
@@ -728,7 +728,11 @@ def main():
     write_csv("jobs.csv", rows)
     write_csv("idle.csv", [dict(system=k, core_fraction=v) for k, v in idle.items()])
     write_csv("boot.csv", [dict(system=k, seconds=v) for k, v in boot.items()])
-    report(args.preset, p, S, pi_limit, rows, idle, boot, extra, time.monotonic() - t_start)
+    seconds = time.monotonic() - t_start
+    # Saved first: a report that fails can be made again from it.
+    save(os.path.join(OUT, "run.json"), args.preset, p, S, pi_limit, rows, idle, boot, extra,
+         seconds)
+    report(args.preset, p, S, pi_limit, rows, idle, boot, extra, seconds)
     return 0
 
 

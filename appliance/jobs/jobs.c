@@ -40,6 +40,10 @@ static struct job_info history[JOBS_HISTORY];   /* ring, newest at hist_head - 1
 static uint32_t hist_head, hist_count;
 static uint64_t next_id;
 static struct job_counters counters;
+/* Moves when a job's first chunk starts or its last ends, on any core:
+ * jobs_poll has something to look at only then (it runs between any two
+ * chunks of the BSP, so its scan of the table is not made for nothing). */
+static uint64_t events, events_seen;
 /* The speed of one core on the workload, for max_job_s: cal_ns to do
  * cal_work divisions (as primes_work estimates them). 0: not measured. */
 static uint64_t cal_work, cal_ns;
@@ -56,6 +60,8 @@ void jobs_init(const struct jobs_platform *p)
 	memset(&counters, 0, sizeof(counters));
 	observers = NULL;
 	cal_work = cal_ns = cap_us = 0;
+	__atomic_store_n(&events, 0, __ATOMIC_RELAXED);
+	events_seen = 0;
 	plat = *p;
 }
 
@@ -126,8 +132,9 @@ static void chunk_run(void *owner, uint32_t t, uint64_t c)
 	if (hi - lo > len)
 		hi = lo + len;
 	uint64_t r = count_primes_range(lo, hi);
-	if (!__atomic_load_n(&j->started, __ATOMIC_RELAXED))
-		__atomic_store_n(&j->started, 1, __ATOMIC_RELAXED);
+	if (!__atomic_load_n(&j->started, __ATOMIC_RELAXED) &&
+	    !__atomic_exchange_n(&j->started, 1, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&events, 1, __ATOMIC_RELEASE);      /* jobs_poll: it runs */
 	j->partial[plat.core_index()] += r;
 }
 
@@ -138,6 +145,7 @@ static void job_finished(void *owner, bool all_ran)
 	j->all_ran = all_ran;
 	j->end_ns = plat.now_ns();
 	__atomic_store_n(&j->complete, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&events, 1, __ATOMIC_RELEASE);
 	plat.kick();
 }
 
@@ -315,6 +323,10 @@ void jobs_unwait(struct job_waiter *w)
 
 void jobs_poll(void)
 {
+	uint64_t ev = __atomic_load_n(&events, __ATOMIC_ACQUIRE);
+	if (ev == events_seen)
+		return;
+	events_seen = ev;       /* what moves it during the scan is seen next time */
 	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++) {
 		struct job *j = &inflight[i];
 		if (!j->used)
