@@ -243,6 +243,7 @@ $(BUILD)/bench/chunk_cost: $(CHUNK_COST_SRC) appliance/jobs/jobs.h appliance/job
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC $@"; $(CC) -std=gnu11 -O2 -Wall -Wextra -fno-omit-frame-pointer -mno-red-zone \
 		-mgeneral-regs-only -o $@ $(CHUNK_COST_SRC)
+all: $(BUILD)/bench/chunk_cost
 
 .PHONY: bench bench-deps
 bench-deps: deps fleet-deps
@@ -251,5 +252,5 @@ bench-deps: deps fleet-deps
 	@bash bench/linux_vm.sh
 
 bench: bench-deps
-	@$(MAKE) --no-print-directory all test-images $(BUILD)/bench/chunk_cost
+	@$(MAKE) --no-print-directory all test-images
 	@python3 bench/run.py --preset $(PRESET)

@@ -18,8 +18,10 @@ third="$top/build/third_party"
 pkgs=(qemu-system-x86 qemu-utils grub-pc-bin grub-common xorriso mtools
       libjsmn-dev dpkg-dev gcc clang libclang-rt-14-dev make python3 iproute2
       iputils-ping netcat-openbsd curl
-      nftables wrk
+      nftables wrk valgrind
       chromium nodejs)
+# valgrind: make bench's chunk cost, counted in instructions (callgrind;
+# its smoke run is part of make test).
 # chromium, nodejs, npm: the dashboard's browser test (tests/qemu/
 # test_dashboard.py; puppeteer-core itself comes from npm ci). Debian's npm
 # only where no npm is there: a NodeSource nodejs carries its own and
