@@ -58,7 +58,7 @@ void boot_platform(uint32_t magic, uint32_t info, struct cmdline *cl, struct boo
 
 	console_init();                         /* COM1, so everything after can report */
 	kprintf("\nappliance: booting\n");
-	ssp_init();                             /* stack canary; only kmain holds the old one */
+	ssp_init();                             /* stack canary; no caller on the stack holds the old one */
 	trap_init();                            /* IDT: from here a fault reports, never a silent reset */
 	multiboot_parse(magic, info, &bi);      /* command line, RAM, RSDP */
 	cmdline_parse(cl, bi.cmdline);
@@ -125,6 +125,7 @@ void boot_services(const struct boot_config *cfg)
 			.uptime_us = time_us,
 			.sched = sched_stats,
 			.core = sched_core_stats,
+			.chunks = sched_chunk_stats,
 			.smp = smp_stats,
 			.jobs = jobs_counters,
 			.net = net_stats,

@@ -67,21 +67,33 @@ static uint64_t tsc_jitter(void)
 	return mix(acc ^ rdtsc());
 }
 
+/* A hardware value no working generator gives: 0, all ones (some
+ * parts' RDRAND after a firmware bug, with CF set), or the last one again. */
+static bool implausible(uint64_t v)
+{
+	static uint64_t last;
+	bool bad = v == 0 || v == ~0ULL || v == last;
+	last = v;
+	return bad;
+}
+
 uint64_t entropy_u64(void)
 {
 	unsigned f = probe();
 	uint64_t v;
+	/* The hardware's value is mixed with TSC jitter, so a generator that
+	 * lies in a way the check below misses still leaves the jitter. */
 	if (f & HAS_RDSEED)
 		for (int i = 0; i < RDSEED_TRIES; i++) {
-			if (rdseed64(&v))
-				return v;
+			if (rdseed64(&v) && !implausible(v))
+				return mix(v ^ tsc_jitter());
 			pause();
 		}
 	/* Seeds ran dry (or none): the DRBG that RDSEED also feeds is next. */
 	if (f & HAS_RDRAND)
 		for (int i = 0; i < RDRAND_TRIES; i++)
-			if (rdrand64(&v))
-				return v;
+			if (rdrand64(&v) && !implausible(v))
+				return mix(v ^ tsc_jitter());
 	return tsc_jitter();
 }
 

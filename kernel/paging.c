@@ -7,7 +7,7 @@
  *   0 .. 4 KiB            not present: a NULL dereference faults
  *   4 KiB .. 1 MiB        read-write, no-execute (BIOS data, the AP
  *                         trampoline's parameters; its code page becomes
- *                         read-only and executable in smp_start_aps)
+ *                         read-only and executable in smp_prepare)
  *   text                  read-only, executable
  *   rodata, ro_after_init read-only, no-execute
  *   data, bss, the rest   read-write, no-execute (heap, stacks, per-CPU

@@ -200,6 +200,7 @@ void net_stats(struct net_stats *s)
 	struct tcp_guard_stats g;
 	tcp_guard_stats(&g);
 	s->tcp_half_open_drops = g.recycled + g.expired + g.refused;
+	s->tcp_closed_cut = g.closed_cut;
 }
 
 uint32_t net_addr(void)

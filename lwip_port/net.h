@@ -28,6 +28,7 @@ struct net_stats {
 	/* Half-open TCP connections given up (for a newer SYN, or past their
 	 * lifetime) and SYNs refused: lwip_port/tcp_guard.c. */
 	uint64_t tcp_half_open_drops;
+	uint64_t tcp_closed_cut;        /* closed with bytes unacknowledged 20 s: reset */
 };
 void net_stats(struct net_stats *s);
 /* The address in use, host order, 0 while none. */

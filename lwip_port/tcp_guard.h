@@ -14,14 +14,24 @@
  * which lwIP answers with the SYN-ACK again and which restarts the count. */
 #define TCP_GUARD_SYN_RCVD_TICKS 5
 
+/* A connection the application closed with bytes still unacknowledged
+ * (FIN-WAIT-1, CLOSING, LAST-ACK) is reset after this many slow ticks:
+ * 20 s. A peer that never reads but answers lwIP's zero-window probes
+ * would otherwise keep it, and its send buffer of lwIP's heap, for good
+ * (lwIP has no timeout there, and each answer restarts its probe count). */
+#define TCP_GUARD_CLOSED_TICKS 40
+
 struct tcp_guard_stats {
 	uint64_t recycled;      /* half-open ones given up for a newer SYN */
 	uint64_t expired;       /* half-open ones past TCP_GUARD_SYN_RCVD_TICKS */
 	uint64_t refused;       /* SYNs that found no half-open one to replace */
+	uint64_t closed_cut;    /* closed ones reset past TCP_GUARD_CLOSED_TICKS */
 };
 
-/* Gives up the half-open connections past their lifetime. On each of
- * TCP's ticks (timeouts.c), which run while any connection is half-open. */
+/* Gives up the half-open connections past their lifetime, and resets the
+ * closed ones whose bytes are still not acknowledged past theirs. On each
+ * of TCP's ticks (timeouts.c), which run while any connection is
+ * half-open or has bytes in flight. */
 void tcp_guard_expire(void);
 void tcp_guard_stats(struct tcp_guard_stats *s);
 

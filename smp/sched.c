@@ -315,16 +315,20 @@ void sched_stats(struct sched_stats *s)
 	s->policy = sched_policy_name();
 	s->queue_depth = worktab_tasks_waiting(&table);
 	s->bsp_serve_gap_max_ns = tsc_to_ns(__atomic_load_n(&serve_gap_max_tsc, __ATOMIC_RELAXED));
-	s->chunk_max_ns = tsc_to_ns(__atomic_load_n(&chunk_max_tsc, __ATOMIC_RELAXED));
-	for (int b = 0; b < SCHED_CHUNK_BUCKETS; b++)
-		s->chunk_hist[b] = 0;
-	for (int i = 0; i < ncpus; i++)
-		for (int b = 0; b < SCHED_CHUNK_BUCKETS; b++)
-			s->chunk_hist[b] += __atomic_load_n(&cpus[i].chunk_hist[b], __ATOMIC_RELAXED);
 	s->halted_aps = 0;
 	for (int w = 0; w < (nwake + 63) / 64; w++)     /* no popcnt in the baseline ISA */
 		for (uint64_t b = __atomic_load_n(&halted[w], __ATOMIC_RELAXED); b; b &= b - 1)
 			s->halted_aps++;
+}
+
+void sched_chunk_stats(struct sched_chunk_stats *s)
+{
+	s->max_ns = tsc_to_ns(__atomic_load_n(&chunk_max_tsc, __ATOMIC_RELAXED));
+	for (int b = 0; b < SCHED_CHUNK_BUCKETS; b++)
+		s->hist[b] = 0;
+	for (int i = 0; i < ncpus; i++)
+		for (int b = 0; b < SCHED_CHUNK_BUCKETS; b++)
+			s->hist[b] += __atomic_load_n(&cpus[i].chunk_hist[b], __ATOMIC_RELAXED);
 }
 
 void sched_core_stats(int i, struct sched_core_stats *s)

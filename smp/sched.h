@@ -70,15 +70,20 @@ struct sched_stats {
 	/* The longest the network waited while the BSP ran a chunk: 0 until
 	 * the BSP ran one. */
 	uint64_t bsp_serve_gap_max_ns;
-	uint64_t chunk_max_ns;  /* the longest chunk any core ran */
-	/* Chunks of all cores by duration: [0] under 1 us, [b] from 2^(b-1)
-	 * to 2^b us, the last open-ended. */
-	uint64_t chunk_hist[SCHED_CHUNK_BUCKETS];
 	/* APs in HLT and not yet being woken: a count that costs a
 	 * popcount per 64 cores, not a read of every core. */
 	int halted_aps;
 };
 void sched_stats(struct sched_stats *s);
+/* How long chunks ran: a read of every core's histogram, so not for the
+ * cheap paths (the event streams' signature). */
+struct sched_chunk_stats {
+	uint64_t max_ns;        /* the longest chunk any core ran */
+	/* Chunks of all cores by duration: [0] under 1 us, [b] from 2^(b-1)
+	 * to 2^b us, the last open-ended. */
+	uint64_t hist[SCHED_CHUNK_BUCKETS];
+};
+void sched_chunk_stats(struct sched_chunk_stats *s);
 /* Core i, 0 <= i < ncores. */
 void sched_core_stats(int i, struct sched_core_stats *s);
 

@@ -188,8 +188,13 @@ void smp_withdraw_missing(void)
 			uint64_t end = time_us() + SMP_AP_TIMEOUT_MS * 1000ULL;
 			while (!online(c) && time_us() < end)
 				pause();
-			if (online(c))
-				continue;
+			/* Never INIT a core that took its stack: it may come
+			 * online right after any last look, and a core counted
+			 * online must be running. Late, it joins when it comes. */
+			if (!online(c))
+				kprintf("smp: core %d (apic %u) took its stack but is not up yet\n", i,
+					c->apic_id);
+			continue;
 		}
 		lapic_send_init(c->apic_id);    /* parked: waits for a SIPI that never comes */
 		ap_state[i] = AP_PARKED;

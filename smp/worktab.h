@@ -48,7 +48,8 @@ struct work {
 	/* Runs chunk c (0-based within task t), on any core, to completion. */
 	void (*run)(void *owner, uint32_t t, uint64_t c);
 	/* The job's last chunk ended, on the core that ran it (or on the
-	 * core that withdrew the rest), after its slot was freed. all_ran:
+	 * core that withdrew the rest, or on one that claimed a task to find
+	 * its chunks withdrawn), after its slot was freed. all_ran:
 	 * no chunk was withdrawn. The owner may free its memory once this
 	 * returned. */
 	void (*finished)(void *owner, bool all_ran);

@@ -190,7 +190,11 @@ void events_open(struct http_conn_ref ref)
 		return;
 	}
 	if (!http_stream_open(ref, "text/event-stream", NULL)) {
+		/* The client half-closed (a stream ends on its FIN), or no
+		 * memory for the head; a connection already gone gets nothing. */
 		free(ev);
+		http_respond_error(ref, 400, "an event stream needs the connection open both ways",
+				   NULL);
 		return;
 	}
 	uint64_t now = time_ns();

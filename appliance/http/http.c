@@ -17,7 +17,9 @@
  *   WAITING                             the handler's time: its wait_expired answers
  *   CLOSING                             HTTP_LINGER_S: closed
  *   any state with bytes sent and not acknowledged for HTTP_SEND_S: cut
- *   (reset, which frees at once what lwIP holds for it).
+ *   (reset, which frees at once what lwIP holds for it). Bytes still
+ *   unacknowledged when a connection closes are lwIP's to deliver, for
+ *   20 s at most (lwip_port/tcp_guard.c resets it after).
  *
  * Requests are buffered (head up to 8 KiB, body up to 4 KiB) and answered
  * in order (pipelining); while an answer is pending the next one is not
@@ -71,6 +73,9 @@
 
 #define POLL_INTERVAL   1       /* tcp_poll's unit: 500 ms */
 #define IN_SIZE         (HTTP_HEAD_MAX + HTTP_BODY_MAX)
+/* One window of input always fits while reading: the 413 below is the
+ * only answer to a request too large, never a segment lost. */
+_Static_assert(IN_SIZE >= TCP_WND, "a whole receive window fits the input buffer");
 #define NSLOTS          (HTTP_MAX_CONNS + HTTP_MAX_REFUSING)
 /* What answers leave free of lwIP's heap (MEM_SIZE) and TCP segment pool
  * (MEMP_NUM_TCP_SEG) for everything else: other clients' answers, the
@@ -534,6 +539,7 @@ static bool step(struct conn *c)
 			aborted = conn_close(c, c->end == END_CUT);
 			break;          /* the slot is free: stepping went with it */
 		}
+
 		enum conn_state before = c->state;
 		size_t in_before = c->in_len;
 		switch (c->state) {
@@ -625,8 +631,12 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		size_t left = (size_t)(p->tot_len - off);
 		size_t n = left < room_in ? left : room_in;
 		if (n == 0) {
-			/* A request larger than head and body limits together,
+			/* Only while reading (IN_SIZE >= TCP_WND: while an answer is
+			 * pending a segment that does not fit waits, ERR_MEM above):
+			 * a request larger than head and body limits together,
 			 * pipelined past them: say so and stop reading. */
+			if (c->state != CONN_READING)
+				break;  /* cannot be: see IN_SIZE; never refuse over an answer */
 			refuse(c, 413, "request larger than the 8 KiB head and 4 KiB body limits");
 			aborted = step(c);
 			break;

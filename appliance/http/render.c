@@ -10,9 +10,9 @@ static uint64_t chunk_quantile_us(const struct status_snap *s, unsigned pct)
 {
 	uint64_t total = 0, seen = 0;
 	for (int b = 0; b < SCHED_CHUNK_BUCKETS; b++)
-		total += s->sched.chunk_hist[b];
+		total += s->chunks.hist[b];
 	for (int b = 0; b < SCHED_CHUNK_BUCKETS && total; b++) {
-		seen += s->sched.chunk_hist[b];
+		seen += s->chunks.hist[b];
 		if (seen * 100 >= total * pct)
 			return 1ULL << b;
 	}
@@ -34,7 +34,7 @@ void render_status(struct outbuf *o, const struct status_snap *s)
 			   (unsigned long)(c->busy_ns / 1000));
 	}
 	out_printf(o, "],\"sched\":\"%s\",\"chunk_max_us\":%lu,\"chunk_p99_us\":%lu,",
-		   s->sched.policy, (unsigned long)(s->sched.chunk_max_ns / 1000),
+		   s->sched.policy, (unsigned long)(s->chunks.max_ns / 1000),
 		   (unsigned long)chunk_quantile_us(s, 99));
 	out_printf(o, "\"queue\":{\"depth\":%lu,\"capacity\":%lu},",
 		   (unsigned long)s->ch.queue_depth, (unsigned long)s->ch.jobs.tasks_capacity);
@@ -59,12 +59,14 @@ void render_status(struct outbuf *o, const struct status_snap *s)
 	out_printf(o, "\"lwip\":{\"pbuf_pool_used\":%u,\"pbuf_pool_size\":%u,"
 		   "\"pbuf_pool_exhausted\":%u,\"tcp_pcbs\":%u,\"tcp_segs\":%u,\"arp_queued\":%u,"
 		   "\"heap_used_bytes\":%u,\"heap_bytes\":%u,\"arp_drops\":%lu,\"ip_drops\":%lu,"
-		   "\"udp_drops\":%lu,\"tcp_drops\":%lu,\"tcp_half_open_drops\":%lu},",
+		   "\"udp_drops\":%lu,\"tcp_drops\":%lu,\"tcp_half_open_drops\":%lu,"
+		   "\"tcp_closed_cut\":%lu},",
 		   s->net.pbuf_pool_used, s->net.pbuf_pool_size, s->net.pbuf_pool_err,
 		   s->net.tcp_pcbs_used, s->net.tcp_segs_used, s->net.arp_queue_used,
 		   s->net.heap_used, s->net.heap_size, (unsigned long)s->net.arp_drops,
 		   (unsigned long)s->net.ip_drops, (unsigned long)s->net.udp_drops,
-		   (unsigned long)s->net.tcp_drops, (unsigned long)s->net.tcp_half_open_drops);
+		   (unsigned long)s->net.tcp_drops, (unsigned long)s->net.tcp_half_open_drops,
+		   (unsigned long)s->net.tcp_closed_cut);
 	out_printf(o, "\"http\":{\"open\":%lu,\"refused\":%lu,\"reset\":%lu,\"timed_out\":%lu,"
 		   "\"stalled\":%lu},",
 		   (unsigned long)s->http_open, (unsigned long)s->ch.http.refused,
@@ -117,13 +119,13 @@ void render_metrics(struct outbuf *o, const struct status_snap *s)
 		    "Chunks by how long they ran, all cores.");
 	uint64_t cum = 0;
 	for (int b = 0; b < SCHED_CHUNK_BUCKETS - 1; b++) {
-		cum += s->sched.chunk_hist[b];
+		cum += s->chunks.hist[b];
 		uint64_t le_us = 1ULL << b;
 		out_printf(o, "appliance_chunk_duration_seconds_bucket{le=\"%lu.%06lu\"} %lu\n",
 			   (unsigned long)(le_us / 1000000), (unsigned long)(le_us % 1000000),
 			   (unsigned long)cum);
 	}
-	cum += s->sched.chunk_hist[SCHED_CHUNK_BUCKETS - 1];
+	cum += s->chunks.hist[SCHED_CHUNK_BUCKETS - 1];
 	uint64_t busy_us = 0;
 	for (int i = 0; i < s->ncores; i++)
 		busy_us += s->cores[i].busy_ns / 1000;
@@ -134,8 +136,8 @@ void render_metrics(struct outbuf *o, const struct status_snap *s)
 		   (unsigned long)cum);
 	metric_head(o, "appliance_chunk_max_seconds", "gauge", "The longest chunk any core ran.");
 	out_printf(o, "appliance_chunk_max_seconds %lu.%09lu\n",
-		   (unsigned long)(s->sched.chunk_max_ns / 1000000000),
-		   (unsigned long)(s->sched.chunk_max_ns % 1000000000));
+		   (unsigned long)(s->chunks.max_ns / 1000000000),
+		   (unsigned long)(s->chunks.max_ns % 1000000000));
 	metric_head(o, "appliance_queue_depth", "gauge", "Tasks of the jobs in flight not yet started.");
 	out_printf(o, "appliance_queue_depth %lu\n", (unsigned long)s->ch.queue_depth);
 	metric_head(o, "appliance_queue_capacity", "gauge", "Tasks admitted at most.");
@@ -170,6 +172,9 @@ void render_metrics(struct outbuf *o, const struct status_snap *s)
 		{ "appliance_lwip_tcp_drops_total", "TCP segments dropped.", s->net.tcp_drops },
 		{ "appliance_lwip_tcp_half_open_drops_total",
 		  "Half-open TCP connections given up, and SYNs refused.", s->net.tcp_half_open_drops },
+		{ "appliance_lwip_tcp_closed_cut_total",
+		  "Closed TCP connections reset after 20 s with bytes unacknowledged.",
+		  s->net.tcp_closed_cut },
 		{ "appliance_http_refused_total", "HTTP connections answered 503: all in use.",
 		  s->ch.http.refused },
 		{ "appliance_http_reset_total", "HTTP connections reset: no room even for a 503.",

@@ -45,7 +45,8 @@ struct status_snap {
 	uint64_t uptime_us;
 	int ncores;                             /* online ones, in cores */
 	const struct sched_core_stats *cores;   /* status.c allocates it */
-	struct sched_stats sched;               /* its policy, chunk and BSP figures */
+	struct sched_stats sched;               /* its policy and BSP figures */
+	struct sched_chunk_stats chunks;        /* how long chunks ran */
 	struct smp_stats smp;
 	uint32_t http_open;                     /* connections now */
 	struct net_stats net;

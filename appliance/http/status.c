@@ -61,6 +61,8 @@ bool status_snapshot(struct status_snap *s)
 	read_changes(&s->ch, &s->sched);
 	if (src.uptime_us)
 		s->uptime_us = src.uptime_us();
+	if (src.chunks)
+		src.chunks(&s->chunks);
 	if (src.smp)
 		src.smp(&s->smp);
 	int n = s->sched.ncores > 0 ? s->sched.ncores : 0;

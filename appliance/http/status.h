@@ -17,6 +17,7 @@ struct status_sources {
 	uint64_t (*uptime_us)(void);
 	void (*sched)(struct sched_stats *s);
 	void (*core)(int i, struct sched_core_stats *s);        /* 0 <= i < sched's ncores */
+	void (*chunks)(struct sched_chunk_stats *s);
 	void (*smp)(struct smp_stats *s);
 	void (*jobs)(struct job_counters *c);
 	void (*net)(struct net_stats *s);

@@ -131,11 +131,10 @@ static void chunk_run(void *owner, uint32_t t, uint64_t c)
 	}
 	if (hi - lo > len)
 		hi = lo + len;
-	uint64_t r = count_primes_range(lo, hi);
 	if (!__atomic_load_n(&j->started, __ATOMIC_RELAXED) &&
 	    !__atomic_exchange_n(&j->started, 1, __ATOMIC_RELAXED))
 		__atomic_fetch_add(&events, 1, __ATOMIC_RELEASE);      /* jobs_poll: it runs */
-	j->partial[plat.core_index()] += r;
+	j->partial[plat.core_index()] += count_primes_range(lo, hi);
 }
 
 /* The job's last chunk ended (or the rest was withdrawn), on that core. */
@@ -236,7 +235,7 @@ enum job_err jobs_submit(const struct job_spec *spec, uint64_t submitted_ns, str
 	j->info.spec = *spec;
 	j->info.submitted_ns = submitted_ns;
 	j->slot = plat.add(&work);
-	if (j->slot < 0) {      /* cannot be while fewer than 64 are in flight */
+	if (j->slot < 0) {      /* another job holds a slot (the boot self-test's, a test's) */
 		free(mem);
 		j->used = false;
 		counters.rejected++;

@@ -2,7 +2,7 @@
  * becomes tasks of bounded chunks (API.md section 1) that every core
  * claims from the work table (smp/worktab.h); each chunk adds its count
  * into its core's own slot of the job (indexed by the core's dense index,
- * found from its APIC ID), and the BSP sums the slots when the last chunk
+ * the per-CPU table's order of APIC IDs), and the BSP sums the slots when the last chunk
  * is done. Knows no protocol and counts no protocol error. Its clock, the
  * work table and the core index are given at init (struct
  * jobs_platform), so the host unit tests run it on a fake clock. All

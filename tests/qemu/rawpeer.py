@@ -7,6 +7,7 @@ root inside the network namespace that holds the tap (tests run it with
 
   rawpeer.py ooseq  IFACE GUEST_IP   out-of-order TCP segment flood, then UDP and TCP
   rawpeer.py arpq   IFACE GUEST_IP   a burst of requests whose replies wait for ARP
+  rawpeer.py zerowin IFACE GUEST_IP PORT SECONDS   a closed answer held by a shut window
 """
 
 import json
@@ -188,10 +189,55 @@ def arpq(iface, guest_ip, udp_port, burst):
     return {"burst": burst, "replies": len(got), "arp_requests": peer.arp_requests}
 
 
+def zerowin(iface, guest_ip, udp_port, seconds):
+    """A client that asks for an answer with Connection: close, takes its
+    first 200 bytes, then shuts its window and answers every window probe
+    with window 0, for seconds: the appliance closes (its answer is all
+    with TCP) and lwIP waits in FIN-WAIT-1 for a window that never opens.
+    Returns when the guest reset the connection (seconds after the close
+    was seen) or the time ran out."""
+    peer = Peer(iface, guest_ip)
+    peer.resolve_guest()
+    sport = random.randint(40000, 50000)
+    isn = random.randint(0, 1 << 31)
+    peer.send_ip(tcp(MY_IP, guest_ip, sport, 80, isn, 0, SYN, win=200))
+    gseq = None
+    deadline = time.monotonic() + 5
+    while gseq is None and time.monotonic() < deadline:
+        p = peer.recv(1)
+        if p and p[9] == 6:
+            sp, dp, seq, ack, flags, _ = tcp_fields(p)
+            if dp == sport and flags & SYN and flags & ACK:
+                gseq = seq
+    assert gseq is not None, "no SYN-ACK"
+    req = b"GET /api/status HTTP/1.1\r\nConnection: close\r\n\r\n"
+    peer.send_ip(tcp(MY_IP, guest_ip, sport, 80, isn + 1, gseq + 1, ACK | PSH, req, win=200))
+    got, probes, rst, t0 = 0, 0, None, time.monotonic()
+    my_seq = isn + 1 + len(req)
+    while time.monotonic() - t0 < seconds and rst is None:
+        p = peer.recv(0.5)
+        if not p or p[9] != 6:
+            continue
+        sp, dp, seq, ack, flags, data = tcp_fields(p)
+        if dp != sport:
+            continue
+        if flags & RST:
+            rst = time.monotonic() - t0
+            break
+        if data and seq == gseq + 1 + got and got < 200:
+            got += len(data)
+        else:
+            probes += 1         # a window probe, or data beyond the window
+        # Acknowledge what we took, window shut.
+        peer.send_ip(tcp(MY_IP, guest_ip, sport, 80, my_seq, gseq + 1 + got, ACK, win=0))
+    peer.send_ip(tcp(MY_IP, guest_ip, sport, 80, my_seq, gseq + 1 + got, RST))
+    return {"taken": got, "probes": probes, "reset_after_s": rst}
+
+
 def main():
     what, iface, guest_ip, udp_port, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), \
         int(sys.argv[5])
-    out = {"ooseq": ooseq, "arpq": arpq}[what](iface, guest_ip, udp_port, n)
+    out = {"ooseq": ooseq, "arpq": arpq, "zerowin": zerowin}[what](iface, guest_ip, udp_port, n)
     print(json.dumps(out))
     return 0
 

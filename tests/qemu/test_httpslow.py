@@ -320,3 +320,40 @@ def test_clients_that_do_not_read():
     stalled = after["http"]["stalled"] - base["http"]["stalled"]
     assert stalled == NON_READERS and cut == NON_READERS, (stalled, cut)
     assert back is not None, (heap_after, _lwip_heap(base))
+
+
+def test_a_closed_answer_held_by_a_shut_window_is_reset():
+    """A client that takes 200 bytes of a `Connection: close` answer, then
+    shuts its window and answers every window probe: the HTTP layer has
+    handed the whole answer to TCP and closed, and lwIP would wait in
+    FIN-WAIT-1 for good, holding the pcb and its send buffer (each probe's
+    answer restarts its count). lwip_port/tcp_guard.c resets such a
+    connection 20 s after its close (TCP_GUARD_CLOSED_TICKS) and counts it.
+    A raw peer on a tap in a namespace the test makes (rawpeer.py zerowin:
+    QEMU's user networking would buffer the answer on the host)."""
+    import sys
+    from net import TapNamespace
+    guest = "10.77.0.2"
+    with TapNamespace(Skip) as ns:  # noqa: F821 - the runner's Skip
+        vm = ns.vm_inside(Vm(smp=1, cmdline="ip=%s/24,10.77.0.1" % guest, net=ns.net_args()))
+        with vm:
+            vm.wait_for(r"appliance: ready", 60)
+            r = ns.run(sys.executable, os.path.join(os.path.dirname(__file__), "rawpeer.py"),
+                       "zerowin", "tap0", guest, "5555", "40", timeout=90)
+            assert r.returncode == 0, r.stdout + r.stderr
+            res = json.loads(r.stdout.strip().splitlines()[-1])
+            st = ns.run("python3", "-c", (
+                "import socket,json;s=socket.create_connection(('%s',80),timeout=10);"
+                "s.sendall(b'GET /api/status HTTP/1.1\\r\\nConnection: close\\r\\n\\r\\n');"
+                "d=b''\n"
+                "while True:\n c=s.recv(65536)\n if not c: break\n d+=c\n"
+                "doc=json.loads(d.split(b'\\r\\n\\r\\n',1)[1])\n"
+                "print(json.dumps(dict(doc['lwip'], http=doc['http'])))" % guest))
+            assert st.returncode == 0, st.stdout + st.stderr
+            lw = json.loads(st.stdout)
+    print("closed-zero-window: took %d bytes, %d probes answered with window 0, reset after %s s; "
+          "tcp_closed_cut %d, pcbs %d, http %s" % (res["taken"], res["probes"], res["reset_after_s"],
+                                                   lw["tcp_closed_cut"], lw["tcp_pcbs"], lw["http"]))
+    assert res["taken"] == 200 and res["probes"] >= 2, res
+    assert res["reset_after_s"] is not None and 15 <= res["reset_after_s"] <= 35, res
+    assert lw["tcp_closed_cut"] == 1, lw
