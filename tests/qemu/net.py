@@ -161,6 +161,19 @@ class TapNamespace:
         return ["-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no",
                 "-device", "virtio-net-pci,netdev=n0,romfile=,mac=" + mac]
 
+    def status(self, guest):
+        """GET /api/status of the guest from inside the namespace: the
+        document (dict)."""
+        import json
+        r = self.run("python3", "-c", (
+            "import socket,sys;s=socket.create_connection(('%s',80),timeout=10);"
+            "s.sendall(b'GET /api/status HTTP/1.1\\r\\nConnection: close\\r\\n\\r\\n');"
+            "d=b''\n"
+            "while True:\n c=s.recv(65536)\n if not c: break\n d+=c\n"
+            "sys.stdout.write(d.split(b'\\r\\n\\r\\n',1)[1].decode())" % guest))
+        assert r.returncode == 0, r.stdout + r.stderr
+        return json.loads(r.stdout)
+
     def vm_inside(self, vm):
         vm.args = ["ip", "netns", "exec", self.ns] + vm.args
         return vm

@@ -131,21 +131,26 @@ def udp_roundtrip(peer, port, payload, timeout):
     return None
 
 
-def ooseq(iface, guest_ip, udp_port, segments):
+def connect(iface, guest_ip, win=65535):
+    """A SYN to the guest's port 80 and its SYN-ACK (the handshake's last
+    ACK is the caller's): (peer, our port, our ISN, the guest's ISN)."""
     peer = Peer(iface, guest_ip)
     peer.resolve_guest()
     sport = random.randint(40000, 50000)
     isn = random.randint(0, 1 << 31)
-    peer.send_ip(tcp(MY_IP, guest_ip, sport, 80, isn, 0, SYN))
-    gseq = None
+    peer.send_ip(tcp(MY_IP, guest_ip, sport, 80, isn, 0, SYN, win=win))
     deadline = time.monotonic() + 5
-    while gseq is None and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
         p = peer.recv(1)
         if p and p[9] == 6:
             sp, dp, seq, ack, flags, _ = tcp_fields(p)
             if dp == sport and flags & SYN and flags & ACK:
-                gseq = seq
-    assert gseq is not None, "no SYN-ACK"
+                return peer, sport, isn, seq
+    raise AssertionError("no SYN-ACK")
+
+
+def ooseq(iface, guest_ip, udp_port, segments):
+    peer, sport, isn, gseq = connect(iface, guest_ip)
     peer.send_ip(tcp(MY_IP, guest_ip, sport, 80, isn + 1, gseq + 1, ACK))
     # Tiny segments beyond a gap: none can be delivered, each is kept.
     for k in range(segments):
@@ -196,20 +201,7 @@ def zerowin(iface, guest_ip, udp_port, seconds):
     with TCP) and lwIP waits in FIN-WAIT-1 for a window that never opens.
     Returns when the guest reset the connection (seconds after the close
     was seen) or the time ran out."""
-    peer = Peer(iface, guest_ip)
-    peer.resolve_guest()
-    sport = random.randint(40000, 50000)
-    isn = random.randint(0, 1 << 31)
-    peer.send_ip(tcp(MY_IP, guest_ip, sport, 80, isn, 0, SYN, win=200))
-    gseq = None
-    deadline = time.monotonic() + 5
-    while gseq is None and time.monotonic() < deadline:
-        p = peer.recv(1)
-        if p and p[9] == 6:
-            sp, dp, seq, ack, flags, _ = tcp_fields(p)
-            if dp == sport and flags & SYN and flags & ACK:
-                gseq = seq
-    assert gseq is not None, "no SYN-ACK"
+    peer, sport, isn, gseq = connect(iface, guest_ip, win=200)
     req = b"GET /api/status HTTP/1.1\r\nConnection: close\r\n\r\n"
     peer.send_ip(tcp(MY_IP, guest_ip, sport, 80, isn + 1, gseq + 1, ACK | PSH, req, win=200))
     got, probes, rst, t0 = 0, 0, None, time.monotonic()

@@ -342,15 +342,8 @@ def test_a_closed_answer_held_by_a_shut_window_is_reset():
                        "zerowin", "tap0", guest, "5555", "40", timeout=90)
             assert r.returncode == 0, r.stdout + r.stderr
             res = json.loads(r.stdout.strip().splitlines()[-1])
-            st = ns.run("python3", "-c", (
-                "import socket,json;s=socket.create_connection(('%s',80),timeout=10);"
-                "s.sendall(b'GET /api/status HTTP/1.1\\r\\nConnection: close\\r\\n\\r\\n');"
-                "d=b''\n"
-                "while True:\n c=s.recv(65536)\n if not c: break\n d+=c\n"
-                "doc=json.loads(d.split(b'\\r\\n\\r\\n',1)[1])\n"
-                "print(json.dumps(dict(doc['lwip'], http=doc['http'])))" % guest))
-            assert st.returncode == 0, st.stdout + st.stderr
-            lw = json.loads(st.stdout)
+            doc = ns.status(guest)
+            lw = dict(doc["lwip"], http=doc["http"])
     print("closed-zero-window: took %d bytes, %d probes answered with window 0, reset after %s s; "
           "tcp_closed_cut %d, pcbs %d, http %s" % (res["taken"], res["probes"], res["reset_after_s"],
                                                    lw["tcp_closed_cut"], lw["tcp_pcbs"], lw["http"]))
