@@ -24,8 +24,10 @@
  *
  * And one bound lwIP lacks after a close: a connection the application
  * closed with bytes unacknowledged is reset once it has waited
- * TCP_GUARD_CLOSED_TICKS for them (closed_cut below).
- * BSP only, from lwIP's input path and TCP's timer. */
+ * TCP_GUARD_CLOSED_TICKS for them (closed_cut below). Those and the
+ * connections the HTTP layer cuts are reset where a peer whose window is
+ * shut takes the RST (tcp_guard_reset).
+ * BSP only, from lwIP's input path, TCP's timer and the HTTP layer. */
 #include "tcp_guard.h"
 
 #include <stdbool.h>
@@ -169,13 +171,25 @@ again:
 			closed[k].pcb = NULL;
 			seen[k] = false;
 			stats.closed_cut++;
-			tcp_abort((struct tcp_pcb *)pcb);       /* no callback: the application let go */
+			tcp_guard_reset((struct tcp_pcb *)pcb); /* no callback: the application let go */
 			goto again;     /* the list changed under us */
 		}
 	}
 	for (int i = 0; i < MEMP_NUM_TCP_PCB; i++)
 		if (!seen[i])
 			closed[i].pcb = NULL;
+}
+
+void tcp_guard_reset(struct tcp_pcb *pcb)
+{
+	u32_t edge = pcb->lastack + pcb->snd_wnd;
+	if (!TCP_SEQ_GT(pcb->snd_nxt, edge)) {
+		tcp_abort(pcb);
+		return;
+	}
+	tcp_rst(pcb, edge, pcb->rcv_nxt, &pcb->local_ip, &pcb->remote_ip, pcb->local_port,
+		pcb->remote_port);
+	tcp_abandon(pcb, 0);    /* as tcp_abort, less its RST */
 }
 
 void tcp_guard_expire(void)

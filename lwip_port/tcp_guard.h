@@ -28,6 +28,17 @@ struct tcp_guard_stats {
 	uint64_t closed_cut;    /* closed ones reset past TCP_GUARD_CLOSED_TICKS */
 };
 
+/* tcp_abort, with the RST where the peer takes it. lwIP resets at
+ * snd_nxt, and each zero-window probe has moved snd_nxt one byte past
+ * the peer's shut window, where its TCP (BSD's, Linux's, QEMU's slirp)
+ * drops the RST as out of window and keeps its end open for good, its
+ * reader waiting on a connection that no longer exists. Past the
+ * window's right edge the RST goes at that edge instead (as Linux's
+ * tcp_acceptable_seq does). For the connections the appliance cuts:
+ * peers that stopped reading, which is when lwIP probes. */
+struct tcp_pcb;
+void tcp_guard_reset(struct tcp_pcb *pcb);
+
 /* Gives up the half-open connections past their lifetime, and resets the
  * closed ones whose bytes are still not acknowledged past theirs. On each
  * of TCP's ticks (timeouts.c), which run while any connection is

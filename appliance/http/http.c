@@ -61,6 +61,7 @@
 #include <string.h>
 
 #include "../../kernel/console.h"
+#include "../../lwip_port/tcp_guard.h"
 #include "httpresp.h"
 #include "lwip/memp.h"
 #include "lwip/stats.h"
@@ -191,10 +192,11 @@ static bool conn_close(struct conn *c, bool cut)
 	tcp_err(pcb, NULL);
 	conn_free(c);
 	/* A cut resets: a close would leave lwIP the unacknowledged bytes
-	 * until it gives up on the zero window, minutes later. */
+	 * until it gives up on the zero window, minutes later. And resets
+	 * where a client that stopped reading takes it (tcp_guard.h). */
 	if (!cut && tcp_close(pcb) == ERR_OK)
 		return false;
-	tcp_abort(pcb);
+	tcp_guard_reset(pcb);
 	return true;
 }
 
@@ -218,8 +220,15 @@ static size_t room(const struct conn *c)
 	return r < HTTP_LWIP_SCARCE_SEG ? r : HTTP_LWIP_SCARCE_SEG;
 }
 
-/* Hands TCP what room() allows of the unsent output. A write refused for
- * lack of memory gets no sent callback: the poll retries it. */
+/* Hands TCP what room() allows of the unsent output. A write lwIP
+ * refuses for lack of memory is tried again with half as much, down to a
+ * byte: lwIP cuts a write into segments of at most half the largest
+ * window the client offered and queues TCP_SND_QUEUELEN segments, so a
+ * client that offers a 200-byte window gets 100-byte segments, and a
+ * write the size of the send buffer is refused whole (such a client got
+ * nothing, had nothing in flight to be cut for, and held its slot for
+ * good). What is refused down to a byte gets no sent callback: the poll
+ * retries it. */
 static void flush(struct conn *c)
 {
 	while (c->out_sent < c->out_len) {
@@ -229,7 +238,11 @@ static void flush(struct conn *c)
 			n = r;
 		if (n > 0xffff)
 			n = 0xffff;
-		if (!n || tcp_write(c->pcb, c->out + c->out_sent, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+		err_t err = ERR_MEM;
+		while (n && (err = tcp_write(c->pcb, c->out + c->out_sent, (u16_t)n,
+					     TCP_WRITE_FLAG_COPY)) == ERR_MEM)
+			n /= 2;
+		if (err != ERR_OK)
 			break;
 		if (!c->inflight)
 			c->acked_ms = sys_now();

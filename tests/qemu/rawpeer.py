@@ -8,6 +8,7 @@ root inside the network namespace that holds the tap (tests run it with
   rawpeer.py ooseq  IFACE GUEST_IP   out-of-order TCP segment flood, then UDP and TCP
   rawpeer.py arpq   IFACE GUEST_IP   a burst of requests whose replies wait for ARP
   rawpeer.py zerowin IFACE GUEST_IP PORT SECONDS   a closed answer held by a shut window
+  rawpeer.py zerowin-open IFACE GUEST_IP PORT SECONDS   the same, the connection kept open
 """
 
 import json
@@ -194,17 +195,24 @@ def arpq(iface, guest_ip, udp_port, burst):
     return {"burst": burst, "replies": len(got), "arp_requests": peer.arp_requests}
 
 
-def zerowin(iface, guest_ip, udp_port, seconds):
-    """A client that asks for an answer with Connection: close, takes its
-    first 200 bytes, then shuts its window and answers every window probe
-    with window 0, for seconds: the appliance closes (its answer is all
-    with TCP) and lwIP waits in FIN-WAIT-1 for a window that never opens.
-    Returns when the guest reset the connection (seconds after the close
-    was seen) or the time ran out."""
+def zerowin(iface, guest_ip, udp_port, seconds, close=True):
+    """A client that asks for an answer (with Connection: close: the
+    appliance closes once its answer is all with TCP, and lwIP waits in
+    FIN-WAIT-1; without: a long one, GET /app.js, that the HTTP layer
+    keeps sending), takes its first 200 bytes, then shuts its window and
+    answers every window probe with window 0, for seconds. Returns when
+    the guest reset the connection (seconds after the request) or the
+    time ran out, and where the reset lands against the
+    right edge of the window we gave (rst_past_edge: 0 at the edge, where
+    a TCP with its window shut takes it; 1 one byte past, where it drops
+    it as out of window)."""
     peer, sport, isn, gseq = connect(iface, guest_ip, win=200)
-    req = b"GET /api/status HTTP/1.1\r\nConnection: close\r\n\r\n"
+    if close:
+        req = b"GET /api/status HTTP/1.1\r\nConnection: close\r\n\r\n"
+    else:
+        req = b"GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n"
     peer.send_ip(tcp(MY_IP, guest_ip, sport, 80, isn + 1, gseq + 1, ACK | PSH, req, win=200))
-    got, probes, rst, t0 = 0, 0, None, time.monotonic()
+    got, probes, rst, past, t0 = 0, 0, None, None, time.monotonic()
     my_seq = isn + 1 + len(req)
     while time.monotonic() - t0 < seconds and rst is None:
         p = peer.recv(0.5)
@@ -215,6 +223,8 @@ def zerowin(iface, guest_ip, udp_port, seconds):
             continue
         if flags & RST:
             rst = time.monotonic() - t0
+            past = (seq - (gseq + 1 + got)) & 0xffffffff
+            past = past - (1 << 32) if past >= 1 << 31 else past
             break
         if data and seq == gseq + 1 + got and got < 200:
             got += len(data)
@@ -223,13 +233,14 @@ def zerowin(iface, guest_ip, udp_port, seconds):
         # Acknowledge what we took, window shut.
         peer.send_ip(tcp(MY_IP, guest_ip, sport, 80, my_seq, gseq + 1 + got, ACK, win=0))
     peer.send_ip(tcp(MY_IP, guest_ip, sport, 80, my_seq, gseq + 1 + got, RST))
-    return {"taken": got, "probes": probes, "reset_after_s": rst}
+    return {"taken": got, "probes": probes, "reset_after_s": rst, "rst_past_edge": past}
 
 
 def main():
     what, iface, guest_ip, udp_port, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), \
         int(sys.argv[5])
-    out = {"ooseq": ooseq, "arpq": arpq, "zerowin": zerowin}[what](iface, guest_ip, udp_port, n)
+    out = {"ooseq": ooseq, "arpq": arpq, "zerowin": zerowin,
+           "zerowin-open": lambda *a: zerowin(*a, close=False)}[what](iface, guest_ip, udp_port, n)
     print(json.dumps(out))
     return 0
 

@@ -322,15 +322,10 @@ def test_clients_that_do_not_read():
     assert back is not None, (heap_after, _lwip_heap(base))
 
 
-def test_a_closed_answer_held_by_a_shut_window_is_reset():
-    """A client that takes 200 bytes of a `Connection: close` answer, then
-    shuts its window and answers every window probe: the HTTP layer has
-    handed the whole answer to TCP and closed, and lwIP would wait in
-    FIN-WAIT-1 for good, holding the pcb and its send buffer (each probe's
-    answer restarts its count). lwip_port/tcp_guard.c resets such a
-    connection 20 s after its close (TCP_GUARD_CLOSED_TICKS) and counts it.
-    A raw peer on a tap in a namespace the test makes (rawpeer.py zerowin:
-    QEMU's user networking would buffer the answer on the host)."""
+def _shut_window_peer(mode):
+    """Boots the appliance on a tap in a namespace the test makes and runs
+    rawpeer.py MODE against it (QEMU's user networking would buffer the
+    answer on the host): what the peer saw, and the status afterwards."""
     import sys
     from net import TapNamespace
     guest = "10.77.0.2"
@@ -339,14 +334,54 @@ def test_a_closed_answer_held_by_a_shut_window_is_reset():
         with vm:
             vm.wait_for(r"appliance: ready", 60)
             r = ns.run(sys.executable, os.path.join(os.path.dirname(__file__), "rawpeer.py"),
-                       "zerowin", "tap0", guest, "5555", "40", timeout=90)
+                       mode, "tap0", guest, "5555", "40", timeout=90)
             assert r.returncode == 0, r.stdout + r.stderr
             res = json.loads(r.stdout.strip().splitlines()[-1])
             doc = ns.status(guest)
-            lw = dict(doc["lwip"], http=doc["http"])
-    print("closed-zero-window: took %d bytes, %d probes answered with window 0, reset after %s s; "
-          "tcp_closed_cut %d, pcbs %d, http %s" % (res["taken"], res["probes"], res["reset_after_s"],
-                                                   lw["tcp_closed_cut"], lw["tcp_pcbs"], lw["http"]))
+            assert vm.alive() and "PANIC" not in vm.out, vm.tail()
+    return res, dict(doc["lwip"], http=doc["http"])
+
+
+def test_a_closed_answer_held_by_a_shut_window_is_reset():
+    """A client that takes 200 bytes of a `Connection: close` answer, then
+    shuts its window and answers every window probe: the HTTP layer has
+    handed the whole answer to TCP and closed, and lwIP would wait in
+    FIN-WAIT-1 for good, holding the pcb and its send buffer (each probe's
+    answer restarts its count). lwip_port/tcp_guard.c resets such a
+    connection 20 s after its close (TCP_GUARD_CLOSED_TICKS) and counts it,
+    with the RST at the right edge of the shut window, where the client
+    takes it (lwIP's own would land one byte past it, moved there by its
+    probes, and a client's TCP would drop it and wait for good)."""
+    res, lw = _shut_window_peer("zerowin")
+    print("closed-zero-window: took %d bytes, %d probes answered with window 0, reset after %s s, "
+          "%s byte(s) past the window's edge; tcp_closed_cut %d, pcbs %d, http %s"
+          % (res["taken"], res["probes"], res["reset_after_s"], res["rst_past_edge"],
+             lw["tcp_closed_cut"], lw["tcp_pcbs"], lw["http"]))
     assert res["taken"] == 200 and res["probes"] >= 2, res
     assert res["reset_after_s"] is not None and 15 <= res["reset_after_s"] <= 35, res
+    assert res["rst_past_edge"] == 0, res
     assert lw["tcp_closed_cut"] == 1, lw
+
+
+def test_a_client_that_stopped_reading_takes_the_reset():
+    """A client that takes 200 bytes of GET /app.js on a kept-alive
+    connection, then shuts its window and answers every window probe: the
+    HTTP layer cuts it 20 s after its output stopped moving (stalled) and
+    resets it where the client takes the RST, at the right edge of the
+    shut window (tcp_guard_reset). With lwIP's own RST, one byte past the
+    edge, QEMU's user networking dropped it and kept the host's socket
+    open: test_clients_that_do_not_read saw 19 of 20 cut. And the client
+    gets its first 200 bytes at all: for a 200-byte window lwIP makes
+    100-byte segments and refused a write the size of the send buffer,
+    so the answer never started, nothing was in flight to be cut for, and
+    the client held its slot for good (http.c's flush now halves a
+    refused write)."""
+    res, lw = _shut_window_peer("zerowin-open")
+    print("stalled-zero-window: took %d bytes, %d probes answered with window 0, reset after %s s, "
+          "%s byte(s) past the window's edge; pcbs %d, http %s"
+          % (res["taken"], res["probes"], res["reset_after_s"], res["rst_past_edge"],
+             lw["tcp_pcbs"], lw["http"]))
+    assert res["taken"] == 200 and res["probes"] >= 2, res
+    assert res["reset_after_s"] is not None and 15 <= res["reset_after_s"] <= 35, res
+    assert res["rst_past_edge"] == 0, res
+    assert lw["http"]["stalled"] == 1 and lw["tcp_closed_cut"] == 0, lw

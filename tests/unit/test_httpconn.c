@@ -67,6 +67,10 @@ struct fconn {
 	bool late_rst;          /* data came after tcp_close: lwIP would reset */
 	int fail_close;         /* next tcp_close calls fail (ERR_MEM) */
 	int fail_write;         /* next tcp_write calls fail (ERR_MEM) */
+	size_t queue_max;       /* a tcp_write beyond this many bytes unacknowledged
+				 * fails (ERR_MEM), as lwIP's for a client with a tiny
+				 * window: segments of half of it, TCP_SND_QUEUELEN at
+				 * most; 0: no such limit */
 	int fail_shutdown;
 	u32_t now;              /* its clock: each poll is 500 ms later */
 };
@@ -212,6 +216,8 @@ err_t tcp_write(struct tcp_pcb *pcb, const void *data, u16_t len, u8_t flags)
 	}
 	if (len > pcb->snd_buf)
 		return ERR_MEM; /* as lwIP: more than the send buffer takes */
+	if (f->queue_max && f->unacked + len > f->queue_max)
+		return ERR_MEM;
 	if (f->out_len + len + 1 > f->out_cap) {
 		f->out_cap = (f->out_len + len + 1) * 2;
 		f->out = realloc(f->out, f->out_cap);
@@ -263,6 +269,12 @@ void tcp_abort(struct tcp_pcb *pcb)
 	/* lwIP calls the error callback of an aborted pcb. */
 	if (f->err)
 		f->err(f->arg, ERR_ABRT);
+}
+
+/* lwip_port/tcp_guard.c: tcp_abort with the RST at the peer's window. */
+void tcp_guard_reset(struct tcp_pcb *pcb)
+{
+	tcp_abort(pcb);
 }
 
 err_t tcp_shutdown(struct tcp_pcb *pcb, int shut_rx, int shut_tx)
@@ -911,16 +923,29 @@ static void test_small_sndbuf(void)
 	CHECK(nanswers(f) == 5);
 	CHECK(answers(f, a, 8, &rest) == 5 && !strcmp(a[4].body, "GET /z 0:"));
 
+	/* A client whose window makes lwIP refuse a long write (a 20-byte
+	 * window: 10-byte segments, TCP_SND_QUEUELEN of them) gets its
+	 * answers in shorter writes, not nothing for good. */
+	f->queue_max = 10 * TCP_SND_QUEUELEN;
+	f->pcb->snd_buf = FULL_SNDBUF;
+	base = f->out_len;
+	sends(f, GET("/big"));
+	CHECK(f->out_len > base && f->unacked <= f->queue_max);
+	for (int i = 0; i < 100 && f->unacked; i++)
+		ack(f, 0);
+	CHECK(answers(f, a, 8, &rest) == 6 && rest == 0 && a[5].clen == 3000);
+	f->queue_max = 0;
+
 	/* A refused write (no memory) is retried by the poll, and pending
 	 * output is not idleness. */
-	f->fail_write = 1000;
+	f->fail_write = 1000000;
 	sends(f, GET("/w"));
-	CHECK(nanswers(f) == 5);
+	CHECK(nanswers(f) == 6);
 	polls(f, HTTP_IDLE_S * POLLS_PER_S * 3);
 	CHECK(!gone(f));
 	f->fail_write = 0;
 	poll1(f);
-	CHECK(answers(f, a, 8, &rest) == 6 && rest == 0 && !strcmp(a[5].body, "GET /w 0:"));
+	CHECK(answers(f, a, 8, &rest) == 7 && rest == 0 && !strcmp(a[6].body, "GET /w 0:"));
 	fin(f);
 	CHECK(f->closed && !f->aborted);
 }
@@ -1804,7 +1829,7 @@ static void test_stream_send(void)
 
 	/* A write refused for lack of memory: the poll retries it; pending
 	 * output is not silence, however long it lasts. */
-	f->fail_write = 1000;
+	f->fail_write = 1000000;
 	base = f->out_len;
 	CHECK(http_stream_send(ref, ev[0], strlen(ev[0])));
 	CHECK(http_stream_pending(ref) == strlen(ev[0]) && polled(f));
@@ -1820,11 +1845,12 @@ static void test_stream_send(void)
 	 * to wait: not closed as idle at the next poll, nor at the ones
 	 * after, a minute apart. */
 	f->now += 3600u * 1000u;
-	f->fail_write = 1;
+	f->fail_write = 1000000;        /* every halving of the write too */
 	base = f->out_len;
 	CHECK(http_stream_send(ref, ev[1], strlen(ev[1])));
 	CHECK(polled(f) && http_stream_pending(ref) == strlen(ev[1]));
 	f->pcb->snd_buf = 0;
+	f->fail_write = 0;
 	for (int i = 0; i < 30; i++) {
 		f->now += 60000;
 		poll1(f);
@@ -2014,7 +2040,7 @@ static void test_stalled(void)
 	/* Nothing in flight, the writes refused for lack of memory: not the
 	 * client's fault, not cut. */
 	f = client_connect(NULL);
-	f->fail_write = 1000;
+	f->fail_write = 1000000;
 	sends(f, GET("/y"));
 	polls(f, send * 3);
 	CHECK(!gone(f) && nanswers(f) == 0);
