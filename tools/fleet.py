@@ -49,6 +49,8 @@ import time
 import urllib.request
 from xml.sax.saxutils import escape, quoteattr
 
+from procs import proc_stat, read_pid
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 URI = "qemu:///system"
 LIBVIRT_SOCK = "/run/libvirt/libvirt-sock"
@@ -118,14 +120,6 @@ def sock_answers(path):
         s.close()
 
 
-def read_pid(path):
-    try:
-        with open(path) as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def pid_alive(pid):
     if not pid:
         return False
@@ -135,12 +129,8 @@ def pid_alive(pid):
         return False
     except PermissionError:
         return True
-    # a zombie still answers kill 0
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    st = proc_stat(pid)     # a zombie still answers kill 0
+    return st is not None and st[1] != "Z"
 
 
 def ensure_daemons():

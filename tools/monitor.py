@@ -36,6 +36,7 @@ import urllib.error
 import urllib.request
 
 import ports
+from procs import proc_stat, read_pid
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RULES = os.path.join(TOP, "tools", "monitor_rules.yml")
@@ -95,26 +96,11 @@ def scrape_timeout(interval):
     return "%dms" % (t * 1000) if t < 1 else "%ds" % t
 
 
-def read_pid(path):
-    try:
-        with open(path) as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def is_prometheus(pid):
     """True while pid is a live process named prometheus (a recorded pid
     may have been reused since)."""
-    if not pid:
-        return False
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            stat = f.read()
-    except OSError:
-        return False
-    name = stat[stat.index("(") + 1:stat.rindex(")")]
-    return name == "prometheus" and stat.rsplit(")", 1)[1].split()[0] != "Z"
+    st = proc_stat(pid)
+    return st is not None and st[0] == "prometheus" and st[1] != "Z"
 
 
 def api(port, path, timeout=5):

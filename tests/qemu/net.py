@@ -97,25 +97,32 @@ def http_request(host, port, method, path, body=b"", timeout=30, token=None):
         if body or method == "POST":
             head += "Content-Length: %d\r\n" % len(body)
         s.sendall(head.encode() + b"\r\n" + body)
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            s.settimeout(max(0.1, deadline - time.monotonic()))
-            chunk = s.recv(65536)
-            if not chunk:
-                raise ValueError("connection closed before the answer's head: %r" % buf[:200])
-            buf += chunk
-        raw, _, rest = buf.partition(b"\r\n\r\n")
-        status, headers = http_head(raw)
-        length = int(headers.get("content-length", "0"))
-        while len(rest) < length:
-            s.settimeout(max(0.1, deadline - time.monotonic()))
-            chunk = s.recv(65536)
-            if not chunk:
-                raise ValueError("connection closed inside the body")
-            rest += chunk
-        return status, headers, rest[:length]
+        return read_answer(s, deadline)
     finally:
         s.close()
+
+
+def read_answer(s, deadline):
+    """One answer from socket s, its head and its Content-Length body, by
+    the monotonic deadline: (status, headers dict, body bytes). Raises
+    OSError/socket.timeout/ValueError when it cannot."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        s.settimeout(max(0.1, deadline - time.monotonic()))
+        chunk = s.recv(65536)
+        if not chunk:
+            raise ValueError("connection closed before the answer's head: %r" % buf[:200])
+        buf += chunk
+    raw, _, rest = buf.partition(b"\r\n\r\n")
+    status, headers = http_head(raw)
+    length = int(headers.get("content-length", "0"))
+    while len(rest) < length:
+        s.settimeout(max(0.1, deadline - time.monotonic()))
+        chunk = s.recv(65536)
+        if not chunk:
+            raise ValueError("connection closed inside the body")
+        rest += chunk
+    return status, headers, rest[:length]
 
 
 class TapNamespace:

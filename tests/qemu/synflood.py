@@ -28,6 +28,7 @@ import threading
 import time
 
 import rawpeer
+from net import read_answer
 from rawpeer import ACK, RST, SYN, csum, ip4, tcp_fields
 
 FAKE_MAC = bytes.fromhex("02000000fe01")
@@ -114,35 +115,11 @@ class Wire:
                     self.rsts += 1
 
 
-def http_answer(sock, deadline):
-    """Reads one answer (head and Content-Length body) from sock."""
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        sock.settimeout(max(0.05, deadline - time.monotonic()))
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ValueError("closed before the head")
-        buf += chunk
-    head, _, rest = buf.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        k, _, v = line.partition(b":")
-        if k.strip().lower() == b"content-length":
-            length = int(v)
-    while len(rest) < length:
-        sock.settimeout(max(0.05, deadline - time.monotonic()))
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ValueError("closed inside the body")
-        rest += chunk
-    return head, rest[:length]
-
-
 def status_on(sock, timeout):
     """GET /api/status on an open keep-alive connection: the lwip object."""
     sock.sendall(b"GET /api/status HTTP/1.1\r\nHost: a\r\n\r\n")
-    head, body = http_answer(sock, time.monotonic() + timeout)
-    assert head.startswith(b"HTTP/1.1 200"), head
+    status, _, body = read_answer(sock, time.monotonic() + timeout)
+    assert status == 200, status
     return json.loads(body)["lwip"]
 
 
@@ -159,9 +136,9 @@ def fresh_status(guest_ip, timeout):
         return None, "connect: %s" % e
     try:
         s.sendall(b"GET /api/status HTTP/1.1\r\nHost: a\r\n\r\n")
-        head, body = http_answer(s, deadline)
-        if not head.startswith(b"HTTP/1.1 200"):
-            return None, head.split(b"\r\n")[0].decode()
+        status, _, body = read_answer(s, deadline)
+        if status != 200:
+            return None, "status %d" % status
         return time.monotonic() - t0, json.loads(body)["lwip"]
     except (OSError, ValueError) as e:
         return None, "%s: %s" % (type(e).__name__, e)

@@ -31,6 +31,11 @@ def _per_core(st, key):
     return [c[key] for c in st["cores"]]
 
 
+def _per_core_delta(st0, st1, key):
+    """What each core's counter key gained from status st0 to st1."""
+    return [b - a for a, b in zip(_per_core(st0, key), _per_core(st1, key))]
+
+
 def _us(reply):
     return int(reply.split(b"us=")[1])
 
@@ -44,12 +49,12 @@ def test_share_one_task_uses_every_core():
         r = udp_ask(udp, b"1000000 1\n", timeout=60)
         time.sleep(0.3)
         st1 = _status(http)
-    d = [b - a for a, b in zip(_per_core(st0, "chunks_done"), _per_core(st1, "chunks_done"))]
+    d = _per_core_delta(st0, st1, "chunks_done")
     print("share: one task of 10^6 ran as chunks %s on the 4 cores" % d)
     assert r.startswith(b"78498 tasks=1 "), r
     assert st1["sched"] == "share", st1["sched"]
     assert all(n > 0 for n in d), d
-    assert sum(_per_core(st1, "tasks_done")) - sum(_per_core(st0, "tasks_done")) == 1
+    assert sum(_per_core_delta(st0, st1, "tasks_done")) == 1
 
 
 def test_task_policy_runs_one_task_per_core():
@@ -62,8 +67,8 @@ def test_task_policy_runs_one_task_per_core():
         r = udp_ask(udp, b"1000000 4\n", timeout=120)
         time.sleep(0.3)
         st1 = _status(http)
-    tasks = [b - a for a, b in zip(_per_core(st0, "tasks_done"), _per_core(st1, "tasks_done"))]
-    chunks = [b - a for a, b in zip(_per_core(st0, "chunks_done"), _per_core(st1, "chunks_done"))]
+    tasks = _per_core_delta(st0, st1, "tasks_done")
+    chunks = _per_core_delta(st0, st1, "chunks_done")
     print("task: 4 tasks of 10^6 -> tasks %s, chunks %s per core" % (tasks, chunks))
     assert r.startswith(b"313992 tasks=4 "), r
     assert st1["sched"] == "task", st1["sched"]
