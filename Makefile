@@ -247,8 +247,8 @@ all: $(BUILD)/bench/chunk_cost
 
 .PHONY: bench bench-deps
 bench-deps: deps fleet-deps
-	@dpkg -s gnuplot-nox >/dev/null 2>&1 && dpkg -s valgrind >/dev/null 2>&1 || \
-		{ apt-get update -qq && apt-get install -y -qq gnuplot-nox valgrind >/dev/null; }
+	@dpkg -s gnuplot-nox >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq gnuplot-nox >/dev/null; }
 	@bash bench/linux_vm.sh
 
 bench: bench-deps

@@ -83,15 +83,13 @@ void boot_platform(uint32_t magic, uint32_t info, struct cmdline *cl, struct boo
 
 void boot_engine(const struct boot_config *cfg)
 {
-	struct sched_stats ss;
-	sched_stats(&ss);
 	static struct jobs_observer events_observer = { .changed = api_job_changed };
 	jobs_init(&(struct jobs_platform){      /* the job engine both endpoints share */
 		.now_ns = time_ns,
 		.add = sched_add,
 		.withdraw = sched_withdraw,
 		.core_index = sched_core_index,
-		.ncores = ss.ncores,
+		.ncores = ncpus,
 		.kick = sched_kick_bsp,
 		.mem_free = heap_free_bytes,
 	});

@@ -87,11 +87,6 @@ bool cmdline_get_u64(const struct cmdline *cl, const char *key, uint64_t min, ui
 	return true;
 }
 
-static bool blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 void cmdline_redact(const char *line, const char *key, char *out, size_t size)
 {
 	size_t n = 0, klen = strlen(key);
@@ -105,12 +100,12 @@ void cmdline_redact(const char *line, const char *key, char *out, size_t size)
 			for (const char *m = "***"; *m && n + 1 < size; m++)
 				out[n++] = *m;
 			line += klen + 1;
-			while (*line && !blank(*line))
+			while (*line && !is_blank(*line))
 				line++;
 			start = false;
 			continue;
 		}
-		start = blank(*line);
+		start = is_blank(*line);
 		out[n++] = *line++;
 	}
 	out[n] = '\0';

@@ -40,7 +40,6 @@
 #define PAGE_2M   (2ULL << 20)
 #define MAPPED_END (4ULL << 30)         /* RAM and MMIO below: mapped at boot */
 #define UNCACHED_START (3ULL << 30)     /* the top GiB: LAPIC, IOAPIC, PCI BARs */
-#define NULL_GUARD_END PAGE_4K
 #define CPUID_EXT_NX (1u << 20)         /* CPUID 0x80000001 EDX: XD/NX */
 
 extern uint64_t boot_pml4[512];
@@ -93,7 +92,7 @@ static uint64_t rights(enum paging_rights r)
 /* The rights paging_init gives the 4 KiB page at a (below MAPPED_END). */
 static uint64_t initial_pte(uint64_t a)
 {
-	if (a < NULL_GUARD_END)
+	if (a < PAGING_NULL_GUARD_END)
 		return 0;
 	uint64_t f;
 	if (a >= (uint64_t)__kernel_start && a < (uint64_t)__text_end)
@@ -105,6 +104,24 @@ static uint64_t initial_pte(uint64_t a)
 	if (a >= UNCACHED_START)
 		f |= PTE_PCD | PTE_PWT;
 	return a | f;
+}
+
+/* The entry that maps a, 4 KiB or 2 MiB, or 0 when none is present. */
+static uint64_t leaf(uint64_t a)
+{
+	const uint64_t *t = pml4;
+	uint64_t e = t[(a >> 39) & 511];
+	if (!(e & PTE_P))
+		return 0;
+	t = (const uint64_t *)(e & PTE_ADDR);
+	e = t[(a >> 30) & 511];
+	if (!(e & PTE_P))
+		return 0;
+	t = (const uint64_t *)(e & PTE_ADDR);
+	e = t[(a >> 21) & 511];
+	if (!(e & PTE_P) || (e & PTE_PS))
+		return e;
+	return ((const uint64_t *)(e & PTE_ADDR))[(a >> 12) & 511];
 }
 
 void paging_init(void)
@@ -149,7 +166,7 @@ void paging_init(void)
 	pml4 = top;
 	kprintf("mmu:%s%s%s; text r-x %lu KiB, rodata r-- %lu KiB, the rest rw-%s\n",
 		nx ? " nx" : "", (read_cr0() & CR0_WP) ? " wp" : "",
-		paging_mapped(0) ? "" : " null-guard",
+		(leaf(0) & PTE_P) ? "" : " null-guard",
 		(unsigned long)((__text_end - __kernel_start) >> 10),
 		(unsigned long)((__ro_after_init_end - __text_end) >> 10), nx ? " no-exec" : "");
 }
@@ -207,7 +224,7 @@ void *paging_map_mmio(uint64_t phys, uint64_t len)
 
 void paging_protect(uint64_t start, uint64_t len, enum paging_rights r)
 {
-	kassert(!(start & (PAGE_4K - 1)) && start >= NULL_GUARD_END);
+	kassert(!(start & (PAGE_4K - 1)) && start >= PAGING_NULL_GUARD_END);
 	for (uint64_t a = start; a < start + len; a += PAGE_4K) {
 		uint64_t *pte = pte_4k(a);
 		*pte = (*pte & ~(PTE_P | PTE_W | PTE_NX)) | rights(r);    /* caching kept */
@@ -221,29 +238,6 @@ void paging_guard(void *page)
 	kassert(!(a & (PAGE_4K - 1)));
 	*pte_4k(a) = (a & PTE_ADDR) | PTE_GUARD;        /* not present */
 	invlpg(a);
-}
-
-/* The entry that maps a, 4 KiB or 2 MiB, or 0 when none is present. */
-static uint64_t leaf(uint64_t a)
-{
-	const uint64_t *t = pml4;
-	uint64_t e = t[(a >> 39) & 511];
-	if (!(e & PTE_P))
-		return 0;
-	t = (const uint64_t *)(e & PTE_ADDR);
-	e = t[(a >> 30) & 511];
-	if (!(e & PTE_P))
-		return 0;
-	t = (const uint64_t *)(e & PTE_ADDR);
-	e = t[(a >> 21) & 511];
-	if (!(e & PTE_P) || (e & PTE_PS))
-		return e;
-	return ((const uint64_t *)(e & PTE_ADDR))[(a >> 12) & 511];
-}
-
-bool paging_mapped(uint64_t a)
-{
-	return (leaf(a) & PTE_P) != 0;
 }
 
 bool paging_is_guard(uint64_t a)

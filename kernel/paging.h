@@ -36,7 +36,7 @@ void paging_protect(uint64_t start, uint64_t len, enum paging_rights r);
 void paging_guard(void *page);
 /* a lies in a page paging_guard unmapped. */
 bool paging_is_guard(uint64_t a);
-/* Some present entry maps a. */
-bool paging_mapped(uint64_t a);
+/* Below this nothing is ever mapped: a NULL dereference faults. */
+#define PAGING_NULL_GUARD_END 4096u
 
 #endif

@@ -20,7 +20,6 @@
 #define   PF_W          (1u << 1)       /* a write */
 #define   PF_RSVD       (1u << 3)       /* a reserved bit was set in an entry */
 #define   PF_ID         (1u << 4)       /* an instruction fetch */
-#define NULL_GUARD_END  4096            /* page 0 is never mapped (paging.c) */
 
 struct idt_entry {
 	uint16_t off_lo;        /* handler bits 0..15 */
@@ -87,7 +86,7 @@ static const char *pf_cause(uint64_t err, uint64_t cr2)
 {
 	if (err & PF_RSVD)
 		return "reserved bit set in a page table entry";
-	if (!(err & PF_P) && cr2 < NULL_GUARD_END)
+	if (!(err & PF_P) && cr2 < PAGING_NULL_GUARD_END)
 		return "NULL dereference";
 	if (err & PF_ID)
 		return err & PF_P ? "execute of non-executable memory" : "execute of unmapped memory";

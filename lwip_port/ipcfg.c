@@ -37,6 +37,19 @@ bool ipcfg_parse_addr(const char *s, const char *end, uint32_t *out)
 	return true;
 }
 
+/* "<addr>/<prefix>" in [s, end), 0..32 bits: the address as written and
+ * the prefix's mask. */
+static bool parse_net(const char *s, const char *end, uint32_t *addr, uint32_t *mask)
+{
+	const char *slash = find(s, end, '/');
+	uint64_t prefix;
+	if (slash == end || !ipcfg_parse_addr(s, slash, addr) || end - (slash + 1) > 2 ||
+	    parse_u64(slash + 1, (size_t)(end - slash - 1), 32, &prefix) != PARSE_OK)
+		return false;
+	*mask = prefix == 0 ? 0 : ~(0xffffffffu >> (prefix - 1) >> 1);
+	return true;
+}
+
 int ipcfg_parse(const char *s, struct ipcfg *c)
 {
 	c->dhcp = true;
@@ -48,38 +61,17 @@ int ipcfg_parse(const char *s, struct ipcfg *c)
 		end++;
 	if (end - s == 4 && s[0] == 'd' && s[1] == 'h' && s[2] == 'c' && s[3] == 'p')
 		return 0;
-	const char *slash = find(s, end, '/');
-	if (slash == end)
-		return -1;
-	const char *comma = find(slash, end, ',');
-	uint32_t addr, gw = 0;
-	uint64_t prefix;
-	if (!ipcfg_parse_addr(s, slash, &addr))
-		return -1;
-	if (comma - (slash + 1) > 2 ||
-	    parse_u64(slash + 1, (size_t)(comma - slash - 1), 32, &prefix) != PARSE_OK || prefix < 1)
+	const char *comma = find(s, end, ',');
+	uint32_t addr, mask, gw = 0;
+	if (!parse_net(s, comma, &addr, &mask) || !mask)
 		return -1;
 	if (comma < end && !ipcfg_parse_addr(comma + 1, end, &gw))
 		return -1;
 	c->dhcp = false;
 	c->addr = addr;
-	c->mask = prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> prefix);
+	c->mask = mask;
 	c->gw = gw;
 	return 0;
-}
-
-/* "<addr>/<prefix>" in [s, end): 0..32 bits. */
-static bool parse_net(const char *s, const char *end, uint32_t *net, uint32_t *mask)
-{
-	const char *slash = find(s, end, '/');
-	uint64_t prefix;
-	uint32_t addr;
-	if (slash == end || !ipcfg_parse_addr(s, slash, &addr) || end - (slash + 1) > 2 ||
-	    parse_u64(slash + 1, (size_t)(end - slash - 1), 32, &prefix) != PARSE_OK)
-		return false;
-	*mask = prefix == 0 ? 0 : ~(0xffffffffu >> (prefix - 1) >> 1);
-	*net = addr & *mask;
-	return true;
 }
 
 int ipcfg_parse_nets(const char *s, struct ipnets *l)
@@ -92,11 +84,13 @@ int ipcfg_parse_nets(const char *s, struct ipnets *l)
 		end++;
 	while (s <= end) {
 		const char *comma = find(s, end, ',');
-		if (l->n == IPCFG_NETS_MAX ||
-		    !parse_net(s, comma, &l->net[l->n].net, &l->net[l->n].mask)) {
+		uint32_t addr, mask;
+		if (l->n == IPCFG_NETS_MAX || !parse_net(s, comma, &addr, &mask)) {
 			l->n = 0;
 			return -1;
 		}
+		l->net[l->n].net = addr & mask;
+		l->net[l->n].mask = mask;
 		l->n++;
 		s = comma + 1;
 	}

@@ -39,7 +39,7 @@ static volatile int bsp_kicked;
 static int16_t wake_order[MAX_CPUS];    /* rank -> core index, APs in placement order */
 static int16_t rank_of[MAX_CPUS];       /* core index -> rank; the BSP has none */
 static int nwake;                       /* APs ranked */
-static int aps_busy;                    /* APs holding a claim now (atomic) */
+static int aps_busy;                    /* APs holding a claim now, under task (atomic) */
 static enum sched_placement placement;
 static uint64_t serve_gap_max_tsc;      /* BSP only: longest wait of the network for a chunk */
 static uint64_t chunk_max_tsc;          /* longest chunk of any core (atomic max) */
@@ -110,11 +110,6 @@ static void clear_halted(struct cpu *c)
 	__atomic_fetch_and(&halted[r / 64], ~(1ULL << (r % 64)), __ATOMIC_SEQ_CST);
 }
 
-const char *sched_placement_name(void)
-{
-	return placement == PLACE_PACK ? "pack" : "spread";
-}
-
 const char *sched_policy_name(void)
 {
 	return table.policy == WORKTAB_TASK ? "task" : "share";
@@ -141,10 +136,8 @@ static void wake_cores(uint64_t n)
 int sched_add(const struct work *w)
 {
 	int slot = worktab_add(&table, w);
-	if (slot >= 0) {
-		uint64_t chunks = w->chunk_start ? w->chunk_start[w->tasks] : w->tasks * w->per_task;
-		wake_cores(worktab_parallelism(&table, w->tasks, chunks));
-	}
+	if (slot >= 0)
+		wake_cores(worktab_units(&table, slot));
 	return slot;
 }
 
@@ -177,6 +170,8 @@ static int run_chunk(struct cpu *c, struct claim *cl)
 		__atomic_store_n(&c->tasks_done, c->tasks_done + 1, __ATOMIC_RELAXED);
 	if (timed) {
 		atomic_max(&chunk_max_tsc, dt);
+		if (c->bsp)
+			serve_gap_max_tsc = dt > serve_gap_max_tsc ? dt : serve_gap_max_tsc;
 		uint64_t us = tsc_to_ns(dt) / 1000;
 		int b = us ? 64 - __builtin_clzll(us) : 0;
 		b = b < SCHED_CHUNK_BUCKETS ? b : SCHED_CHUNK_BUCKETS - 1;
@@ -193,11 +188,12 @@ static bool run_claim(struct cpu *c, int *cursor)
 	struct claim cl;
 	if (!worktab_claim(&table, c->index, cursor, &cl))
 		return false;
-	if (!c->bsp)
+	bool counted = !c->bsp && table.policy == WORKTAB_TASK;  /* for bsp_may_claim */
+	if (counted)
 		__atomic_fetch_add(&aps_busy, 1, __ATOMIC_SEQ_CST);
 	while (run_chunk(c, &cl) & WORKTAB_MORE)
 		;
-	if (!c->bsp)
+	if (counted)
 		__atomic_fetch_sub(&aps_busy, 1, __ATOMIC_SEQ_CST);
 	return true;
 }
@@ -269,11 +265,7 @@ void sched_bsp_loop(const struct bsp_ops *ops)
 		ops->serve();
 		ops->deliver();
 		if (holding || (bsp_may_claim() && worktab_claim(&table, c->index, &cursor, &cl))) {
-			uint64_t t0 = rdtsc();
-			bool timed = !table.slot[cl.slot].w.untimed;
 			holding = run_chunk(c, &cl) & WORKTAB_MORE;
-			if (timed)
-				atomic_max(&serve_gap_max_tsc, rdtsc() - t0);
 			continue;
 		}
 		if (worktab_has_work(&table)) {

@@ -47,7 +47,6 @@ void sched_kick_bsp(void);
 
 void sched_ap_loop(void) __attribute__((noreturn));
 void sched_bsp_loop(const struct bsp_ops *ops) __attribute__((noreturn));
-const char *sched_placement_name(void);
 const char *sched_policy_name(void);
 /* The dense index of the running core (for per-core result slots). */
 int sched_core_index(void);

@@ -77,6 +77,11 @@ static uint64_t units(const struct worktab *t, const struct worktab_slot *s)
 	return t->policy == WORKTAB_TASK ? s->w.tasks : s->nchunks;
 }
 
+uint64_t worktab_units(const struct worktab *t, int slot)
+{
+	return units(t, &t->slot[slot]);
+}
+
 int worktab_add(struct worktab *t, const struct work *w)
 {
 	uint64_t used = __atomic_load_n(&t->used, __ATOMIC_SEQ_CST);

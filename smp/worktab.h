@@ -114,11 +114,8 @@ uint64_t worktab_withdraw(struct worktab *t, int slot, const void *owner);
 bool worktab_has_work(const struct worktab *t);
 /* Tasks of the jobs in flight that no core has started (a snapshot). */
 uint64_t worktab_tasks_waiting(const struct worktab *t);
-/* How many cores a job of this many tasks and chunks can use. */
-static inline uint64_t worktab_parallelism(const struct worktab *t, uint32_t tasks,
-					   uint64_t nchunks)
-{
-	return t->policy == WORKTAB_TASK ? tasks : nchunks;
-}
+/* How many cores the job just added in slot can use: its chunks under
+ * share, its tasks under task. From the core that adds jobs. */
+uint64_t worktab_units(const struct worktab *t, int slot);
 
 #endif

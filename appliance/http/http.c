@@ -141,7 +141,6 @@ struct conn {
 static struct conn conns[NSLOTS];      /* HTTP_MAX_CONNS serving, then the refusing ones */
 static const struct http_handlers *handlers;
 static struct http_stats stats;
-static int refusing;                   /* refusing slots in use */
 
 static bool passed(u32_t since, u32_t now, u32_t ms)
 {
@@ -169,8 +168,6 @@ static void conn_free(struct conn *c)
 	struct http_conn_ref ref = ref_of(c);
 	if (c - conns < HTTP_MAX_CONNS)
 		stats.open--;
-	else
-		refusing--;
 	free(c->in);
 	free(c->out);
 	uint32_t gen = c->gen + 1;
@@ -315,6 +312,16 @@ static void respond(struct conn *c, int status, const char *ctype, const char *b
 	c->state = CONN_SENDING;
 }
 
+/* respond() with API.md's error body, {"error":msg}. */
+static void respond_error(struct conn *c, int status, const char *msg, const char *extra)
+{
+	char buf[256];
+	struct outbuf o;
+	out_init(&o, buf, sizeof(buf));
+	http_error_body(&o, msg);
+	respond(c, status, "application/json", buf, o.len, extra);
+}
+
 void http_respond(struct http_conn_ref ref, int status, const char *ctype, const char *body,
 		  size_t body_len, const char *extra)
 {
@@ -327,11 +334,11 @@ void http_respond(struct http_conn_ref ref, int status, const char *ctype, const
 
 void http_respond_error(struct http_conn_ref ref, int status, const char *msg, const char *extra)
 {
-	char buf[256];
-	struct outbuf o;
-	out_init(&o, buf, sizeof(buf));
-	http_error_body(&o, msg);
-	http_respond(ref, status, "application/json", buf, o.len, extra);
+	struct conn *c = conn_of(ref);
+	if (!c || !may_answer(c))
+		return;
+	respond_error(c, status, msg, extra);
+	step(c);
 }
 
 void http_respond_out(struct http_conn_ref ref, int status, const char *ctype,
@@ -434,13 +441,9 @@ void http_stream_close(struct http_conn_ref ref)
  * connection closes after it. */
 static void refuse(struct conn *c, int status, const char *msg)
 {
-	char buf[256];
-	struct outbuf o;
 	stats.bad++;
 	c->last = true;
-	out_init(&o, buf, sizeof(buf));
-	http_error_body(&o, msg);
-	respond(c, status, "application/json", buf, o.len, NULL);
+	respond_error(c, status, msg, NULL);
 }
 
 /* After the last answer: a plain close when nothing more can come, else
@@ -494,24 +497,15 @@ static void read_request(struct conn *c, u32_t now)
 		} else if (passed(c->since_ms, now, HTTP_REQUEST_S * 1000u)) {
 			stats.timed_out++;
 			c->last = true;
-			char buf[128];
-			struct outbuf o;
-			out_init(&o, buf, sizeof(buf));
-			http_error_body(&o, "the request did not arrive within 10 s");
-			respond(c, 408, "application/json", buf, o.len, NULL);
+			respond_error(c, 408, "the request did not arrive within 10 s", NULL);
 		}
 		return;
 	}
 	c->state = CONN_HANDLING;
 	c->last = r.close;
 	handlers->request(ref_of(c), &r, c->in + r.head_len, body);
-	if (c->state == CONN_HANDLING) {
-		char buf[64];
-		struct outbuf o;
-		out_init(&o, buf, sizeof(buf));
-		http_error_body(&o, "no answer");
-		respond(c, 500, "application/json", buf, o.len, NULL);
-	}
+	if (c->state == CONN_HANDLING)
+		respond_error(c, 500, "no answer", NULL);
 	if (c->state == CONN_STREAMING || !c->in)
 		return;         /* a stream reads nothing more */
 	size_t used = r.head_len + body;
@@ -753,7 +747,6 @@ static err_t refuse_conn(struct tcp_pcb *pcb)
 		tcp_abort(pcb);
 		return ERR_ABRT;
 	}
-	refusing++;
 	conn_start(c, pcb, CONN_CLOSING);
 	c->inflight = full_len;
 	c->last = true;

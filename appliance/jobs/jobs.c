@@ -29,8 +29,9 @@ struct job {
 	uint64_t len;           /* repeat: candidates per chunk */
 	uint64_t *bounds;       /* split: task t is [bounds[t], bounds[t + 1]) */
 	uint64_t *lens;         /* split: task t's candidates per chunk */
-	uint64_t *partial;      /* per-core result slots, platform.ncores of them */
-	void *mem;              /* the one allocation behind the arrays */
+	/* Per-core result slots, platform.ncores of them; the head of the
+	 * one allocation behind all these arrays. */
+	uint64_t *partial;
 };
 
 static struct jobs_platform plat;
@@ -53,7 +54,7 @@ void jobs_init(const struct jobs_platform *p)
 {
 	for (int i = 0; i < JOBS_MAX_INFLIGHT; i++)
 		if (inflight[i].used)
-			free(inflight[i].mem);
+			free(inflight[i].partial);
 	memset(inflight, 0, sizeof(inflight));
 	hist_head = hist_count = 0;
 	next_id = 1;
@@ -200,7 +201,6 @@ enum job_err jobs_submit(const struct job_spec *spec, uint64_t submitted_ns, str
 		return JOB_ENOMEM;
 	}
 	memset(j, 0, sizeof(*j));
-	j->mem = mem;
 	j->partial = mem;
 	uint64_t *task_left = j->partial + plat.ncores;
 	uint64_t *task_next = task_left + tasks;
@@ -353,7 +353,7 @@ void jobs_poll(void)
 		if (hist_count < JOBS_HISTORY)
 			hist_count++;
 		telling = j->waiters;
-		free(j->mem);
+		free(j->partial);
 		j->used = false;        /* a waiter may submit into this slot */
 		while (telling) {
 			struct job_waiter *w = telling;

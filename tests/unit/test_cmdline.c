@@ -67,6 +67,9 @@ int main(void)
 	CHECK(!strcmp(out, "a=1 token=**") && !strstr(out, "s3"));
 	cmdline_redact("", "token", out, sizeof(out));
 	CHECK(!strcmp(out, ""));
+	/* Every separator the parser knows starts a word here too. */
+	cmdline_redact("a=1\ntoken=s3cret\r\ntoken=x", "token", out, sizeof(out));
+	CHECK(!strcmp(out, "a=1\ntoken=***\r\ntoken=***") && !strstr(out, "s3"));
 
 	free(cl);
 	return CHECK_DONE("cmdline");
