@@ -28,6 +28,11 @@ LABEL = {
 }
 
 
+
+def verdict(ok):
+    """A target's cell: met or MISSED."""
+    return "met" if ok else "MISSED"
+
 def machine():
     model = "?"
     try:
@@ -341,20 +346,20 @@ def report(preset, p, S, pi_limit, rows, idle, boot, extra, seconds):
     w("| --- | --- | --- |")
     share_ideal = max(by[("uni", t)]["wall_s"] / (t * t1 / S) for t in T)
     w("| sched=share within 2 %% of tasks x T1 / S at every task count | worst %.3f x | %s |"
-      % (share_ideal, "met" if share_ideal <= 1.02 else "MISSED"))
+      % (share_ideal, verdict(share_ideal <= 1.02)))
     if ("linuxvm-s", 1) in by:
         worst = max(by[("uni", t)]["wall_s"] / by[("linuxvm-s", t)]["wall_s"] for t in T)
         w("| sched=share at or below 0.98 x the Linux VM (a thread per task) at every task count "
-          "| worst %.3f x | %s |" % (worst, "met" if worst <= 0.98 else "MISSED"))
+          "| worst %.3f x | %s |" % (worst, verdict(worst <= 0.98)))
     worst_ideal = max(by[("uni-task", t)]["wall_s"] / (math.ceil(t / S) * t1) for t in T)
     t1min = by[("uni-task", 1)]["wall_min"]
     worst_ideal_min = max(by[("uni-task", t)]["wall_min"] / (math.ceil(t / S) * t1min) for t in T)
     w("| sched=task reproduces the paper: within 1 %% of ceil(tasks / S) x T1 | worst %.3f x "
       "(medians), %.3f x (fastest runs) | %s |"
-      % (worst_ideal, worst_ideal_min, "met" if worst_ideal <= 1.01 else "MISSED"))
+      % (worst_ideal, worst_ideal_min, verdict(worst_ideal <= 1.01)))
     worst_sched = max(extra["sched_overhead"].values())
     w("| ... the scheduling's own share, in the guest | worst %.4f x the busiest core | %s |"
-      % (worst_sched, "met" if worst_sched <= 1.01 else "MISSED"))
+      % (worst_sched, verdict(worst_sched <= 1.01)))
     tp = extra.get("throughput")
     if tp:
         r = max(tp[pol]["job_us"] / tp[pol]["plain_us"] for pol in ("share", "task"))
@@ -362,47 +367,47 @@ def report(preset, p, S, pi_limit, rows, idle, boot, extra, seconds):
         ci = cc["job"] / cc["plain"] if cc else None
         w("| single-task throughput within 1 %% of the plain loop | guest time worst %.4f x, "
           "host instructions %s | %s |" % (r, "%.4f x" % ci if ci else "-",
-                                           "met" if (ci or r) <= 1.01 else "MISSED"))
+                                           verdict((ci or r) <= 1.01)))
     b = extra.get("behind")
     if b and "uni" in b:
         r2 = max(b["uni"][1] / b["uni"]["alone"], b["uni"][2] / b["uni"]["alone"])
         lv = b.get("linuxvm-s")
         w("| a small job behind 1 and 2 long jobs within 2x its time alone | worst %.2fx (Linux VM "
           "%s) | %s |" % (r2, "%.2fx" % max(lv[1] / lv["alone"], lv[2] / lv["alone"]) if lv else "-",
-                          "met" if r2 <= 2 else "MISSED"))
+                          verdict(r2 <= 2)))
     r = extra["tiny_uni"] / extra["tiny_linuxvm-t"]
     w("| tiny job in at most half the Linux VM's round trip | %.3f x | %s |"
-      % (r, "met" if r <= 0.5 else "MISSED"))
+      % (r, verdict(r <= 0.5)))
     g, k = extra["boot_grub"], extra["boot_kernel"]
-    w("| first answer <= 0.65 s through GRUB | %.3f s | %s |" % (g[0], "met" if g[0] <= 0.65 else "MISSED"))
+    w("| first answer <= 0.65 s through GRUB | %.3f s | %s |" % (g[0], verdict(g[0] <= 0.65)))
     w("| ... at most 0.1 s after the GRUB boot floor | %.3f s after %.3f s | %s |"
-      % (g[3], g[4], "met" if g[3] <= 0.1 else "MISSED"))
-    w("| first answer <= 0.3 s through -kernel | %.3f s | %s |" % (k[0], "met" if k[0] <= 0.3 else "MISSED"))
+      % (g[3], g[4], verdict(g[3] <= 0.1)))
+    w("| first answer <= 0.3 s through -kernel | %.3f s | %s |" % (k[0], verdict(k[0] <= 0.3)))
     lb = boot.get("linuxvm-t")
     if lb:
         w("| ... about 1/20 of the Linux VM's | %.3f of it | %s |"
-          % (k[0] / lb, "met" if k[0] / lb <= 0.05 else "MISSED"))
+          % (k[0] / lb, verdict(k[0] / lb <= 0.05)))
     over = idle["uni"] - extra["floor_nic"]
     w("| idle <= QEMU floor (NIC) + 0.01 %% of a core | floor + %.4f %% | %s |"
-      % (over * 100, "met" if over <= 0.0001 else "MISSED"))
+      % (over * 100, verdict(over <= 0.0001)))
     w("| idle wake-ups <= 1 per second | %.2f /s | %s |"
-      % (extra["idle_wakes_per_s"], "met" if extra["idle_wakes_per_s"] <= 1.0 else "MISSED"))
+      % (extra["idle_wakes_per_s"], verdict(extra["idle_wakes_per_s"] <= 1.0)))
     v = extra.get("viewer")
     if v:
         vw, d = v["viewer"]["wakes"], v["viewer"]["cpu"] - v["alone"]["cpu"]
         w("| dashboard open: wake-ups <= 0.2 per second | %.3f /s | %s |"
-          % (vw, "met" if vw <= 0.2 else "MISSED"))
+          % (vw, verdict(vw <= 0.2)))
         w("| dashboard open: idle CPU within 0.01 %% of a core of none | %+.4f %% | %s |"
-          % (d * 100, "met" if abs(d) <= 0.0001 else "MISSED"))
+          % (d * 100, verdict(abs(d) <= 0.0001)))
     worst_cpu = max(by[("uni", t)]["cpu_s"] / by[("fleet", t)]["cpu_s"]
                     for t in range(1, p["max_tasks"] + 1))
     w("| host CPU <= 0.9 x the single-core fleet | worst %.3f x | %s |"
-      % (worst_cpu, "met" if worst_cpu <= 0.9 else "MISSED"))
+      % (worst_cpu, verdict(worst_cpu <= 0.9)))
     w("| kernel image <= 512 KiB | %.0f KiB | %s |" % (extra["text_bytes"] / 1024,
-                                                   "met" if extra["text_bytes"] <= 512 * 1024 else "MISSED"))
+                                                   verdict(extra["text_bytes"] <= 512 * 1024)))
     if extra.get("mem_mb"):
         w("| serves jobs with -m 8M | smallest %d MiB | %s |"
-          % (extra["mem_mb"], "met" if extra["mem_mb"] <= 8 else "MISSED"))
+          % (extra["mem_mb"], verdict(extra["mem_mb"] <= 8)))
     w("")
     w("CSV: `build/bench/jobs.csv`, `idle.csv`, `boot.csv`.")
     w("")

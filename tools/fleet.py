@@ -49,13 +49,14 @@ import time
 import urllib.request
 from xml.sax.saxutils import escape, quoteattr
 
-from procs import proc_stat, read_pid
+from procs import pid_alive, read_pid, stop_pid
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 URI = "qemu:///system"
 LIBVIRT_SOCK = "/run/libvirt/libvirt-sock"
 VIRTLOGD_SOCK = "/run/libvirt/virtlogd-sock"
 DAEMON_PIDFILE = {"virtlogd": "/run/virtlogd.pid", "libvirtd": "/run/libvirtd.pid"}
+DAEMON_STOP_S = 15      # s after SIGTERM before SIGKILL
 NGINX_STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 
 
@@ -120,19 +121,6 @@ def sock_answers(path):
         s.close()
 
 
-def pid_alive(pid):
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    st = proc_stat(pid)     # a zombie still answers kill 0
-    return st is not None and st[1] != "Z"
-
-
 def ensure_daemons():
     """Starts virtlogd and libvirtd when their sockets do not answer (no
     systemd here to socket-activate them). Returns [(name, pid)] of the
@@ -165,34 +153,6 @@ def ensure_daemons():
         time.sleep(0.2)
     return started
 
-
-def stop_pid(pid, what, timeout=15):
-    """SIGTERM, then SIGKILL, to pid if it still is the process named
-    what (a recorded pid may have been reused since). True if it ran."""
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            if f.read().strip() != what[:15]:
-                return False
-    except (OSError, TypeError):
-        return False
-    if not pid_alive(pid):
-        return False
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid):
-        if time.monotonic() > deadline:
-            log("%s (pid %d) ignored SIGTERM; killing it" % (what, pid))
-            os.kill(pid, signal.SIGKILL)
-            time.sleep(0.5)
-            break
-        time.sleep(0.1)
-    return True
-
-
-# ---- domains ---------------------------------------------------------------
 
 def accel():
     r = subprocess.run(["bash", os.path.join(TOP, "tools", "accel.sh")], capture_output=True,
@@ -651,7 +611,7 @@ def cmd_down(a):
                 log("leaving %s (pid %s) running: other domains remain (%s)"
                     % (name, pid, ", ".join(left)))
                 continue
-            if stop_pid(pid, name):
+            if stop_pid(pid, name, DAEMON_STOP_S, log):
                 log("%s (pid %s) stopped" % (name, pid))
     for m in st["members"]:
         disk = os.path.join(d, m["domain"] + ".qcow2")

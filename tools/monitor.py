@@ -36,7 +36,7 @@ import urllib.error
 import urllib.request
 
 import ports
-from procs import proc_stat, read_pid
+from procs import proc_stat, read_pid, stop_pid
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RULES = os.path.join(TOP, "tools", "monitor_rules.yml")
@@ -137,15 +137,11 @@ def cmd_up(a):
             print_how(port)
         return 0
     if not ports.port_free("tcp", a.port):
-        alt = next((p for p in range(a.port + 1, a.port + ports.SEARCH)
-                    if ports.port_free("tcp", p)), None)
-        who = ports.holder("tcp", a.port)
-        raise MonitorError("port %d/tcp is busy%s: make monitor MONITOR_PORT=%s"
-                           % (a.port, " (%s)" % who if who else "", alt or "<a free port>"))
+        raise MonitorError(ports.busy_line("make monitor", "tcp", "MONITOR_PORT", a.port)[0])
     for tool in ("prometheus", "promtool"):
         if subprocess.run(["sh", "-c", "command -v " + tool], capture_output=True).returncode:
-            raise MonitorError("no %s: run `sudo make fleet-deps` (tools/fleet_deps.sh "
-                               "installs Debian's prometheus)" % tool)
+            raise MonitorError("no %s: run `sudo make monitor` once (it installs Debian's "
+                               "prometheus)" % tool)
     os.makedirs(os.path.join(d, "data"), exist_ok=True)
     os.makedirs(targets, exist_ok=True)
     conf = os.path.join(d, "prometheus.yml")
@@ -195,7 +191,10 @@ def cmd_status(a):
     if not pid:
         log("not running (%s)" % d)
         return 1
-    log("prometheus pid %d on 127.0.0.1:%s" % (pid, port))
+    if not port:
+        log("prometheus pid %d, but its port file is gone (%s)" % (pid, d))
+        return 1
+    log("prometheus pid %d on 127.0.0.1:%d" % (pid, port))
     try:
         body = json.loads(api(port, "/api/v1/targets?state=active"))
     except (urllib.error.URLError, OSError, ValueError) as e:
@@ -209,27 +208,16 @@ def cmd_status(a):
 
 def cmd_down(a):
     d = os.path.abspath(a.dir)
-    pidfile = os.path.join(d, "prometheus.pid")
     pid, _ = state(d)
-    if not pid:
-        log("not running (%s): nothing to stop" % d)
-        for f in ("prometheus.pid", "prometheus.port"):
-            if os.path.exists(os.path.join(d, f)):
-                os.unlink(os.path.join(d, f))
-        return 0
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while is_prometheus(pid):
-        if time.monotonic() > deadline:
-            log("prometheus (pid %d) ignored SIGTERM for %d s; killing it" % (pid, STOP_TIMEOUT))
-            os.kill(pid, signal.SIGKILL)
-            time.sleep(0.5)
-            break
-        time.sleep(0.1)
+    if pid:
+        stop_pid(pid, "prometheus", STOP_TIMEOUT, log)
     for f in ("prometheus.pid", "prometheus.port"):
         if os.path.exists(os.path.join(d, f)):
             os.unlink(os.path.join(d, f))
-    log("prometheus (pid %d) stopped; its data stays in %s" % (pid, os.path.join(d, "data")))
+    if pid:
+        log("prometheus (pid %d) stopped; its data stays in %s" % (pid, os.path.join(d, "data")))
+    else:
+        log("not running (%s): nothing to stop" % d)
     return 0
 
 

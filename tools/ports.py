@@ -62,6 +62,16 @@ def parse(arg):
     return m.group(1), m.group(2), int(m.group(3))
 
 
+def busy_line(how, proto, var, port, taken=()):
+    """The line that names a busy port, its holder and the command with
+    var set to a free port (none of taken): (line, that port or None)."""
+    who = holder(proto, port)
+    alt = next((p for p in range(port + 1, min(port + SEARCH, 65536))
+                if (proto, p) not in taken and port_free(proto, p)), None)
+    fix = "%s %s=%d" % (how, var, alt) if alt else "set %s to a free port" % var
+    return "port %d/%s is busy%s: %s" % (port, proto, " (%s)" % who if who else "", fix), alt
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -78,12 +88,8 @@ def main(argv):
         if port_free(proto, port):
             continue
         busy += 1
-        who = holder(proto, port)
-        alt = next((p for p in range(port + 1, min(port + SEARCH, 65536))
-                    if (proto, p) not in taken and port_free(proto, p)), None)
-        fix = "%s %s=%d" % (how, var, alt) if alt else "set %s to a free port" % var
-        print("port %d/%s is busy%s: %s" % (port, proto, " (%s)" % who if who else "", fix),
-              file=sys.stderr)
+        line, alt = busy_line(how, proto, var, port, taken)
+        print(line, file=sys.stderr)
         if alt:
             taken.add((proto, alt))
     return 1 if busy else 0

@@ -1,8 +1,12 @@
 """net.py - host-side helpers for the network tests: free loopback ports,
 QEMU user networking with forwarded ports, UDP round trips."""
 
+import json
+import re
 import socket
 import time
+
+from vm import Vm
 
 
 def free_port(kind=socket.SOCK_DGRAM):
@@ -80,6 +84,19 @@ def http_head(raw):
         headers[k.strip().lower()] = v.strip()
     return int(lines[0].split(" ")[1]), headers
 
+
+
+def first_answer(data):
+    """(status, headers with lower-case names, body) of the first answer
+    in data, the body cut at its Content-Length; (None, {}, data) when
+    data holds no whole head."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep or not re.match(rb"HTTP/1\.1 \d{3} ", head):
+        return None, {}, data
+    status, hdrs = http_head(head)
+    if "content-length" in hdrs:
+        body = body[:int(hdrs["content-length"])]
+    return status, hdrs, body
 
 def http_request(host, port, method, path, body=b"", timeout=30, token=None):
     """One request on a new connection; reads the answer by its
@@ -171,7 +188,6 @@ class TapNamespace:
     def status(self, guest):
         """GET /api/status of the guest from inside the namespace: the
         document (dict)."""
-        import json
         r = self.run("python3", "-c", (
             "import socket,sys;s=socket.create_connection(('%s',80),timeout=10);"
             "s.sendall(b'GET /api/status HTTP/1.1\\r\\nConnection: close\\r\\n\\r\\n');"
@@ -187,3 +203,19 @@ class TapNamespace:
 
     def __exit__(self, *exc):
         self.sh("ip", "netns", "del", self.ns, check=False)
+
+
+def appliance(smp=1, mem="64M", cmdline=""):
+    """The product image's Vm (not started) with its UDP 5555 and HTTP 80
+    forwarded from free host ports: (vm, udp port, http port)."""
+    udp, http = free_port(), free_port(socket.SOCK_STREAM)
+    vm = Vm(smp=smp, mem=mem, cmdline=cmdline,
+            net=user_net(udp=[(udp, 5555)], tcp=[(http, 80)]))
+    return vm, udp, http
+
+
+def status(http):
+    """GET /api/status through host port http, parsed (asserts a 200)."""
+    code, _, body = http_request("127.0.0.1", http, "GET", "/api/status")
+    assert code == 200, (code, body[:200])
+    return json.loads(body)

@@ -44,9 +44,10 @@ def pseudo(src, dst, proto, seg):
     return struct.pack("!4s4sBBH", socket.inet_aton(src), socket.inet_aton(dst), 0, proto, len(seg))
 
 
-def tcp(src, dst, sport, dport, seq, ack, flags, payload=b"", win=65535):
+def tcp(src, dst, sport, dport, seq, ack, flags, payload=b"", win=65535, opts=b""):
+    """A TCP segment in an IPv4 packet; opts: options, a multiple of 4 bytes."""
     hdr = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xffffffff, ack & 0xffffffff,
-                      5 << 4, flags, win, 0, 0)
+                      (5 + len(opts) // 4) << 4, flags, win, 0, 0) + opts
     c = csum(pseudo(src, dst, 6, hdr + payload) + hdr + payload)
     return ip4(src, dst, 6, hdr[:16] + struct.pack("!H", c) + hdr[18:] + payload)
 

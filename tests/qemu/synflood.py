@@ -29,7 +29,7 @@ import time
 
 import rawpeer
 from net import read_answer
-from rawpeer import ACK, RST, SYN, csum, ip4, tcp_fields
+from rawpeer import ACK, RST, SYN, tcp, tcp_fields
 
 FAKE_MAC = bytes.fromhex("02000000fe01")
 LEGIT_IP = "10.77.0.1"          # the namespace's own address (TapNamespace)
@@ -39,10 +39,8 @@ SETTLE_S = 3.5          # after the flood, before the last look
 
 def syn_with_mss(src, dst, sport, dport, seq):
     """A SYN carrying an MSS option, as a real client's would."""
-    opts = struct.pack("!BBH", 2, 4, 1460)
-    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 6 << 4, SYN, 64240, 0, 0) + opts
-    c = csum(rawpeer.pseudo(src, dst, 6, hdr) + hdr)
-    return ip4(src, dst, 6, hdr[:16] + struct.pack("!H", c) + hdr[18:])
+    return tcp(src, dst, sport, dport, seq, 0, SYN, win=64240,
+               opts=struct.pack("!BBH", 2, 4, 1460))
 
 
 def fake_source(guest_ip):
@@ -246,7 +244,7 @@ def isn(iface, guest_ip, n):
             if got is not None:
                 # RST frees the half-open connection (its sequence number is
                 # the one the guest expects next).
-                wire.send_ip(rawpeer.tcp(src, guest_ip, sport, PORT, seq + 1, 0, RST))
+                wire.send_ip(tcp(src, guest_ip, sport, PORT, seq + 1, 0, RST))
                 return got
             time.sleep(0.002)
         return None

@@ -4,25 +4,18 @@ them, max_job_s= refuses a job over the cap on both endpoints and runs one
 under it, and the token never reaches the console."""
 
 import json
-import socket
 import textwrap
 
-from net import TapNamespace, free_port, http_request, udp_ask, user_net, wait_udp_ready
+from net import TapNamespace, appliance, http_request, udp_ask, wait_udp_ready
 from vm import Vm
 
 GUEST = "10.77.0.2"
 
 
-def _appliance(smp=1, cmdline=""):
-    udp, http = free_port(), free_port(socket.SOCK_STREAM)
-    vm = Vm(smp=smp, cmdline=cmdline, net=user_net(udp=[(udp, 5555)], tcp=[(http, 80)]))
-    return vm, udp, http
-
-
 # Runs inside the namespace: one datagram from each of two source
-# addresses of the tap, then a GET of /api/status; prints JSON.
+# addresses of the tap; prints JSON.
 _PEERS = textwrap.dedent("""
-    import json, socket, sys, time
+    import json, socket, sys
     guest, sources = sys.argv[1], sys.argv[2:]
     out = {}
     for src in sources:
@@ -39,15 +32,6 @@ _PEERS = textwrap.dedent("""
                 pass
         out[src] = got
         s.close()
-    c = socket.create_connection((guest, 80), timeout=10)
-    c.sendall(b"GET /api/status HTTP/1.1\\r\\nConnection: close\\r\\n\\r\\n")
-    buf = b""
-    while True:
-        d = c.recv(65536)
-        if not d:
-            break
-        buf += d
-    out["status"] = json.loads(buf.partition(b"\\r\\n\\r\\n")[2])
     print(json.dumps(out))
 """)
 
@@ -65,7 +49,7 @@ def test_udp_allow_drops_other_sources_unanswered():
             r = ns.run("python3", "-c", _PEERS, GUEST, "10.77.0.1", "10.77.0.3", timeout=60)
             assert r.returncode == 0, r.stderr
             out = json.loads(r.stdout)
-    udp = out["status"]["udp"]
+            udp = ns.status(GUEST)["udp"]
     print("udp_allow: allowed %r, other %r, denied %d" % (out["10.77.0.1"], out["10.77.0.3"],
                                                            udp["denied"]))
     assert out["10.77.0.1"] == "336 tasks=2 mode=repeat cores=1 us=%s" % \
@@ -76,7 +60,7 @@ def test_udp_allow_drops_other_sources_unanswered():
 
 def test_udp_allow_malformed_allows_nobody():
     """A malformed udp_allow= must not fall open."""
-    vm, udp, _ = _appliance(cmdline="udp_allow=10.0.2.0/33")
+    vm, udp, _ = appliance(cmdline="udp_allow=10.0.2.0/33")
     with vm:
         vm.wait_for(r"config: udp_allow=10.0.2.0/33 is not .* no UDP source is allowed", 60)
         vm.wait_for(r"appliance: ready", 60)
@@ -90,7 +74,7 @@ def test_udp_allow_malformed_allows_nobody():
 def test_max_job_s_refuses_on_both_endpoints():
     """A job over the cap gets `ERR too much work` over UDP and a 400 over
     HTTP that gives the estimate and the cap; one under it runs."""
-    vm, udp, http = _appliance(cmdline="max_job_s=5")
+    vm, udp, http = appliance(cmdline="max_job_s=5")
     with vm:
         m = vm.wait_for(r"jobs: max_job_s=5; one core counts the primes below 10\^7 in about "
                         r"(\d+) ms", 60)
@@ -122,7 +106,7 @@ def test_max_job_s_refuses_on_both_endpoints():
 def test_token_never_reaches_the_console():
     """The boot line shows token=*** in place of the value; a wrong token
     is 401, the right one is accepted."""
-    vm, udp, http = _appliance(cmdline="token=s3cretvalue42 udp_port=5555")
+    vm, udp, http = appliance(cmdline="token=s3cretvalue42 udp_port=5555")
     with vm:
         vm.wait_for(r"appliance: ready", 60)
         wait_udp_ready(udp, b"10\n")

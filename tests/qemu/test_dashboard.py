@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from net import free_port, http_request, tcp_exchange, user_net, wait_udp_ready
+from net import free_port, http_request, status, tcp_exchange, user_net, wait_udp_ready
 from vm import Vm
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -128,12 +128,6 @@ def _busy_s(status):
     return sum(c["busy_us"] for c in status["cores"]) / 1e6
 
 
-def _status(http):
-    code, _, body = http_request("127.0.0.1", http, "GET", "/api/status")
-    assert code == 200, code
-    return json.loads(body)
-
-
 def _elapsed(http, jid):
     code, _, body = http_request("127.0.0.1", http, "GET", "/api/jobs/%d" % jid)
     assert code == 200, code
@@ -170,7 +164,7 @@ def test_dashboard_smp4_jobs_cancel_token_reboot():
     vm = _vm(4, udp, http)
     try:
         _served(http)
-        busy0 = _busy_s(_status(http))
+        busy0 = _busy_s(status(http))
         with _browser() as b:
             b.call("open", url=url)
             b.wait(LIVE + " && document.querySelectorAll('#cores .tile').length === 4", 30)
@@ -196,7 +190,7 @@ def test_dashboard_smp4_jobs_cancel_token_reboot():
             # The charts drew the job: its busy time as busy_us counts it,
             # one job ended, its latency as the appliance measured it.
             b.wait("document.querySelectorAll('#cores .tile.busy').length === 0", 20)
-            busy1 = _busy_s(_status(http))
+            busy1 = _busy_s(status(http))
             b.wait("+document.getElementById('ch-jobs').dataset.total >= 1", 10)
             time.sleep(1.5)     # the last status document and a redraw
             charted = _check_charts(_charts(b), 4, busy1 - busy0, 1, _elapsed(http, jid))

@@ -171,128 +171,127 @@ def test_fleet_behind_nginx():
     if os.path.exists(state):
         _fleet("down")              # a run that died before its finally
     prom.need_promtool()
-    tmp = tempfile.TemporaryDirectory(prefix="fleet-monitor-")
-    mon = prom.Monitor(os.path.join(tmp.name, "monitor"), free_port(socket.SOCK_STREAM))
-    mon.__enter__()
-    try:
-        t0 = time.monotonic()
-        r = _fleet("up", "--n", str(N), "--cpus", "1",
-                   "--front-udp", str(ports["front_udp"]), "--front-http", str(ports["front_http"]),
-                   "--udp-base", str(ports["udp_base"]), "--http-base", str(ports["http_base"]),
-                   "--timeout", "300", "--replace")
-        assert r.returncode == 0, r.stdout + r.stderr
-        t_up = time.monotonic() - t0
-        with open(state) as f:
-            st = json.load(f)
-        names = [m["domain"] for m in st["members"]]
-        running = _virsh("list", "--name").stdout.split()
-        assert all(n in running for n in names), (names, running)
-        for m in st["members"]:
-            xml = _virsh("dumpxml", m["domain"]).stdout
-            assert "<vcpu placement='static'>1</vcpu>" in xml, xml
-            assert "hostfwd=udp:127.0.0.1:%d-:5555" % m["udp"] in xml
-        fu, fh = ports["front_udp"], ports["front_http"]
+    with tempfile.TemporaryDirectory(prefix="fleet-monitor-") as tmp, \
+            prom.Monitor(os.path.join(tmp, "monitor"), free_port(socket.SOCK_STREAM)) as mon:
+        try:
+            t0 = time.monotonic()
+            r = _fleet("up", "--n", str(N), "--cpus", "1",
+                       "--front-udp", str(ports["front_udp"]),
+                       "--front-http", str(ports["front_http"]),
+                       "--udp-base", str(ports["udp_base"]), "--http-base", str(ports["http_base"]),
+                       "--timeout", "300", "--replace")
+            assert r.returncode == 0, r.stdout + r.stderr
+            t_up = time.monotonic() - t0
+            with open(state) as f:
+                st = json.load(f)
+            names = [m["domain"] for m in st["members"]]
+            running = _virsh("list", "--name").stdout.split()
+            assert all(n in running for n in names), (names, running)
+            for m in st["members"]:
+                xml = _virsh("dumpxml", m["domain"]).stdout
+                assert "<vcpu placement='static'>1</vcpu>" in xml, xml
+                assert "hostfwd=udp:127.0.0.1:%d-:5555" % m["udp"] in xml
+            fu, fh = ports["front_udp"], ports["front_http"]
 
-        # every member a target of make monitor's Prometheus, and up
-        with open(targets) as f:
-            groups = json.load(f)
-        assert sorted(g["labels"]["appliance"] for g in groups) == sorted(names), groups
-        member_inst = {"127.0.0.1:%d" % m["http"]: m["domain"] for m in st["members"]}
-        fleet_sel = {"fleet": NAME}
-        mon.wait("%d fleet targets up" % N,
-                 lambda: mon.targets_up(fleet_sel) == {i: "up" for i in member_inst})
+            # every member a target of make monitor's Prometheus, and up
+            with open(targets) as f:
+                groups = json.load(f)
+            assert sorted(g["labels"]["appliance"] for g in groups) == sorted(names), groups
+            member_inst = {"127.0.0.1:%d" % m["http"]: m["domain"] for m in st["members"]}
+            fleet_sel = {"fleet": NAME}
+            mon.wait("%d fleet targets up" % N,
+                     lambda: mon.targets_up(fleet_sel) == {i: "up" for i in member_inst})
 
-        # every job through nginx answered right, and on every member
-        before = _accepted(st)
-        for i in range(3 * N):
-            tasks = 1 + i % 3
-            assert _udp_job(fu, 100000, tasks) == PI[100000] * tasks
-        for i in range(2 * N):
-            assert _http_job(fh, 100000, 2) == 2 * PI[100000]
-        after = _accepted(st)
-        spread = [b - a for a, b in zip(before, after)]
-        assert all(d >= 2 for d in spread), "jobs per member %s" % spread
-        assert sum(spread) == 3 * N + 2 * N, spread
+            # every job through nginx answered right, and on every member
+            before = _accepted(st)
+            for i in range(3 * N):
+                tasks = 1 + i % 3
+                assert _udp_job(fu, 100000, tasks) == PI[100000] * tasks
+            for i in range(2 * N):
+                assert _http_job(fh, 100000, 2) == 2 * PI[100000]
+            after = _accepted(st)
+            spread = [b - a for a, b in zip(before, after)]
+            assert all(d >= 2 for d in spread), "jobs per member %s" % spread
+            assert sum(spread) == 3 * N + 2 * N, spread
 
-        # primectl: fan-out over the members, and in parts through nginx
-        addrs = ["127.0.0.1:%d" % m["udp"] for m in st["members"]]
-        r = subprocess.run([PRIMECTL, "udp"] + addrs + ["1000000", "7"], capture_output=True,
-                           text=True, timeout=120)
-        assert r.returncode == 0 and "check: ok" in r.stdout, r.stdout + r.stderr
-        assert "%d tasks=7 mode=repeat parts=3" % (7 * PI[1000000]) in r.stdout, r.stdout
-        for m in st["members"]:
-            assert "part" in r.stdout and "127.0.0.1:%d:" % m["udp"] in r.stdout, r.stdout
-        r = subprocess.run([PRIMECTL, "status"] + ["127.0.0.1:%d" % m["http"]
-                                                   for m in st["members"]],
-                           capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, r.stdout + r.stderr
-        rows = [line for line in r.stdout.splitlines() if re.match(r"127\.0\.0\.1:\d+ +0 ", line)]
-        assert len(rows) == N and "3 of 3 appliances answered: 3 cores" in r.stdout, r.stdout
+            # primectl: fan-out over the members, and in parts through nginx
+            addrs = ["127.0.0.1:%d" % m["udp"] for m in st["members"]]
+            r = subprocess.run([PRIMECTL, "udp"] + addrs + ["1000000", "7"], capture_output=True,
+                               text=True, timeout=120)
+            assert r.returncode == 0 and "check: ok" in r.stdout, r.stdout + r.stderr
+            assert "%d tasks=7 mode=repeat parts=3" % (7 * PI[1000000]) in r.stdout, r.stdout
+            for m in st["members"]:
+                assert "part" in r.stdout and "127.0.0.1:%d:" % m["udp"] in r.stdout, r.stdout
+            r = subprocess.run([PRIMECTL, "status"] + ["127.0.0.1:%d" % m["http"]
+                                                       for m in st["members"]],
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stdout + r.stderr
+            rows = [line for line in r.stdout.splitlines()
+                    if re.match(r"127\.0\.0\.1:\d+ +0 ", line)]
+            assert len(rows) == N and "3 of 3 appliances answered: 3 cores" in r.stdout, r.stdout
 
-        # one member destroyed mid-run: the clients' retries complete
-        results, errors = [], []
+            # one member destroyed mid-run: the clients' retries complete
+            results, errors = [], []
 
-        def client():
-            for _ in range(4):
-                p = subprocess.run([PRIMECTL, "udp", "127.0.0.1:%d" % fu, "2000000", "3",
-                                    "--parts", "3", "--timeout", "8", "--retries", "6"],
-                                   capture_output=True, text=True, timeout=300)
-                (results if p.returncode == 0 and "check: ok" in p.stdout
-                 else errors).append(p.stdout + p.stderr)
-        th = threading.Thread(target=client)
-        th.start()
-        time.sleep(1.0)         # the first job's parts are in the members
-        victim = st["members"][1]
-        r = _virsh("destroy", victim["domain"])
-        assert r.returncode == 0, r.stderr
-        for i in range(2 * N):
-            assert _udp_job(fu, 100000, 1) == PI[100000]
-            assert _http_job(fh, 100000, 1) == PI[100000]
-        th.join(600)
-        assert not th.is_alive(), "the client never finished"
-        assert not errors and len(results) == 4, "\n".join(errors)
-        alive = [m for m in st["members"] if m is not victim]
-        assert all(a > 0 for a in _accepted(dict(members=alive)))
+            def client():
+                for _ in range(4):
+                    p = subprocess.run([PRIMECTL, "udp", "127.0.0.1:%d" % fu, "2000000", "3",
+                                        "--parts", "3", "--timeout", "8", "--retries", "6"],
+                                       capture_output=True, text=True, timeout=300)
+                    (results if p.returncode == 0 and "check: ok" in p.stdout
+                     else errors).append(p.stdout + p.stderr)
+            th = threading.Thread(target=client)
+            th.start()
+            time.sleep(1.0)         # the first job's parts are in the members
+            victim = st["members"][1]
+            r = _virsh("destroy", victim["domain"])
+            assert r.returncode == 0, r.stderr
+            for i in range(2 * N):
+                assert _udp_job(fu, 100000, 1) == PI[100000]
+                assert _http_job(fh, 100000, 1) == PI[100000]
+            th.join(600)
+            assert not th.is_alive(), "the client never finished"
+            assert not errors and len(results) == 4, "\n".join(errors)
+            alive = [m for m in st["members"] if m is not victim]
+            assert all(a > 0 for a in _accepted(dict(members=alive)))
 
-        # Prometheus: the destroyed member is down, the rest up; replaced,
-        # it is up again on its ports; the fleet's rules have one series
-        vinst = "127.0.0.1:%d" % victim["http"]
-        mon.wait("%s down" % vinst, lambda: mon.targets_up(fleet_sel).get(vinst) == "down")
-        assert sum(h == "up" for h in mon.targets_up(fleet_sel).values()) == N - 1
-        r = _fleet("replace", "--member", "2", "--timeout", "300")
-        assert r.returncode == 0, r.stdout + r.stderr
-        assert _udp_job(victim["udp"], 100000, 1) == PI[100000]
-        mon.wait("%s up again" % vinst, lambda: mon.targets_up(fleet_sel).get(vinst) == "up")
-        mon.wait("fleet:members_up:sum == %d" % N,
-                 lambda: [v for _, v in mon.query('fleet:members_up:sum{fleet="%s"}' % NAME)
-                          if v == N])
-        util = mon.wait("one fleet:busy:ratio_rate1m series",
-                        lambda: mon.query('fleet:busy:ratio_rate1m{fleet="%s"}' % NAME))
-        assert len(util) == 1 and 0 <= util[0][1] <= 1.05, util
-        per_core = mon.query('appliance_core:busy:rate1m{fleet="%s"}' % NAME)
-        assert sorted(s["appliance"] for s, _ in per_core) == sorted(names), per_core
+            # Prometheus: the destroyed member is down, the rest up; replaced,
+            # it is up again on its ports; the fleet's rules have one series
+            vinst = "127.0.0.1:%d" % victim["http"]
+            mon.wait("%s down" % vinst, lambda: mon.targets_up(fleet_sel).get(vinst) == "down")
+            assert sum(h == "up" for h in mon.targets_up(fleet_sel).values()) == N - 1
+            r = _fleet("replace", "--member", "2", "--timeout", "300")
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert _udp_job(victim["udp"], 100000, 1) == PI[100000]
+            mon.wait("%s up again" % vinst, lambda: mon.targets_up(fleet_sel).get(vinst) == "up")
+            mon.wait("fleet:members_up:sum == %d" % N,
+                     lambda: [v for _, v in mon.query('fleet:members_up:sum{fleet="%s"}' % NAME)
+                              if v == N])
+            util = mon.wait("one fleet:busy:ratio_rate1m series",
+                            lambda: mon.query('fleet:busy:ratio_rate1m{fleet="%s"}' % NAME))
+            assert len(util) == 1 and 0 <= util[0][1] <= 1.05, util
+            per_core = mon.query('appliance_core:busy:rate1m{fleet="%s"}' % NAME)
+            assert sorted(s["appliance"] for s, _ in per_core) == sorted(names), per_core
 
-        # down: nothing left
-        r = _fleet("down")
-        assert r.returncode == 0, r.stdout + r.stderr
-        left = _virsh("list", "--all", "--name").stdout.split()
-        assert not [n for n in left if n.startswith(NAME + "-")], left
-        assert not _nginx_procs(conf), _nginx_procs(conf)
-        ss = subprocess.run(["ss", "-Htuan"], capture_output=True, text=True, timeout=10).stdout
-        fleet_ports = {fu, fh} | {m["udp"] for m in st["members"]} | \
-            {m["http"] for m in st["members"]}
-        held = [line for line in ss.splitlines()
-                if any(re.search(r"127\.0\.0\.1:%d\s" % p, line) for p in fleet_ports)
-                and ("LISTEN" in line or "UNCONN" in line)]
-        assert not held, held
-        assert not os.path.exists(state)
-        assert not os.path.exists(targets), targets
-        mon.wait("the fleet's targets gone", lambda: not mon.targets_up(fleet_sel))
-        retried = sum(o.count("retrying") for o in results)
-        return "up %.1f s, jobs per member %s, %d client retries after the destroy" % (
-            t_up, spread, retried)
-    finally:
-        if os.path.exists(state):
-            _fleet("down")
-        mon.__exit__(None, None, None)
-        tmp.cleanup()
+            # down: nothing left
+            r = _fleet("down")
+            assert r.returncode == 0, r.stdout + r.stderr
+            left = _virsh("list", "--all", "--name").stdout.split()
+            assert not [n for n in left if n.startswith(NAME + "-")], left
+            assert not _nginx_procs(conf), _nginx_procs(conf)
+            ss = subprocess.run(["ss", "-Htuan"], capture_output=True, text=True, timeout=10).stdout
+            fleet_ports = {fu, fh} | {m["udp"] for m in st["members"]} | \
+                {m["http"] for m in st["members"]}
+            held = [line for line in ss.splitlines()
+                    if any(re.search(r"127\.0\.0\.1:%d\s" % p, line) for p in fleet_ports)
+                    and ("LISTEN" in line or "UNCONN" in line)]
+            assert not held, held
+            assert not os.path.exists(state)
+            assert not os.path.exists(targets), targets
+            mon.wait("the fleet's targets gone", lambda: not mon.targets_up(fleet_sel))
+            retried = sum(o.count("retrying") for o in results)
+            return "up %.1f s, jobs per member %s, %d client retries after the destroy" % (
+                t_up, spread, retried)
+        finally:
+            if os.path.exists(state):
+                _fleet("down")

@@ -6,20 +6,13 @@ import json
 import os
 import socket
 import sys
-import threading
 import time
 
-from net import TapNamespace, free_port, tcp_exchange, udp_ask, user_net, wait_udp_ready
+from net import TapNamespace, appliance, tcp_exchange, udp_ask, wait_udp_ready
 from vm import Vm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GUEST = "10.77.0.2"
-
-
-def _appliance(smp=2, cmdline=""):
-    udp, http = free_port(), free_port(socket.SOCK_STREAM)
-    vm = Vm(smp=smp, cmdline=cmdline, net=user_net(udp=[(udp, 5555)], tcp=[(http, 80)]))
-    return vm, udp, http
 
 
 def _status(http):
@@ -72,7 +65,7 @@ def test_wait_and_pipelined_delete_on_many_connections_no_recursion():
     connections each queue a tiny ?wait=1 job with a DELETE and a GET
     behind it, so that all 31 finish together. Completions now leave only
     from the BSP loop's top."""
-    vm, udp, http = _appliance(smp=4)
+    vm, udp, http = appliance(smp=4)
     conns = 31
     with vm:
         wait_udp_ready(udp, b"10\n")
@@ -106,7 +99,7 @@ def test_wait_and_pipelined_delete_on_many_connections_no_recursion():
 def test_half_close_gets_every_pipelined_answer():
     """Defect 4: a client that sends FIN after pipelined requests (nc -N)
     got only the answer that was pending when the FIN came."""
-    vm, udp, http = _appliance(smp=2)
+    vm, udp, http = appliance(smp=2)
     with vm:
         wait_udp_ready(udp, b"10\n")
         tried = ok = 0
@@ -134,7 +127,7 @@ def test_half_close_gets_every_pipelined_answer():
 def test_body_without_content_length_gets_one_answer():
     """Defect 8: a POST with a body but no Content-Length got 411 and then a
     400 for its body read as a request."""
-    vm, udp, http = _appliance(smp=1)
+    vm, udp, http = appliance(smp=1)
     with vm:
         wait_udp_ready(udp, b"10\n")
         # A body typed by hand (netcat), blank line and all.
@@ -147,7 +140,7 @@ def test_body_without_content_length_gets_one_answer():
 
 def test_invalid_json_bodies_are_400():
     """Defect 6: {"limit":5 "tasks":8} was accepted as a 1-task job."""
-    vm, udp, http = _appliance(smp=1)
+    vm, udp, http = appliance(smp=1)
     bodies = [b'{"limit":5 "tasks":8}', b'{"limit":5,,"tasks":8}', b'{,"limit":5}',
               b'{"limit":5,}', b'{"limit":5 "foo":1}', b'{"limit":5 "tasks":2000}',
               b'{"limit":5}}']

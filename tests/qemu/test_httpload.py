@@ -27,8 +27,7 @@ import tempfile
 import threading
 import time
 
-from net import free_port, tcp_exchange, udp_ask, user_net, wait_udp_ready
-from vm import Vm
+from net import appliance, first_answer, tcp_exchange, udp_ask, wait_udp_ready
 
 MAX_CONNS = 64          # appliance/http/http.h HTTP_MAX_CONNS
 IDLE_S = 20             # HTTP_IDLE_S; API.md: closed after 10 to 30 s of silence
@@ -55,32 +54,10 @@ end
 """
 
 
-def _appliance(smp=2):
-    udp, http = free_port(), free_port(socket.SOCK_STREAM)
-    vm = Vm(smp=smp, net=user_net(udp=[(udp, 5555)], tcp=[(http, 80)]))
-    return vm, udp, http
-
-
-def _answer(data):
-    """(status, headers dict with lower-case names, body) of the first
-    answer in data; status None when there is none."""
-    head, sep, body = data.partition(b"\r\n\r\n")
-    m = re.match(rb"HTTP/1\.1 (\d{3}) ", head)
-    if not sep or not m:
-        return None, {}, data
-    hdrs = {}
-    for line in head.split(b"\r\n")[1:]:
-        k, _, v = line.partition(b":")
-        hdrs[k.strip().lower().decode("latin-1")] = v.strip().decode("latin-1")
-    if "content-length" in hdrs:
-        body = body[:int(hdrs["content-length"])]
-    return int(m.group(1)), hdrs, body
-
-
 def _get(http, path, timeout=20):
     out = tcp_exchange(http, b"GET %s HTTP/1.1\r\nConnection: close\r\n\r\n" % path.encode(),
                        timeout=timeout)
-    return _answer(out)
+    return first_answer(out)
 
 
 def _status(http):
@@ -264,7 +241,7 @@ def test_http_load_with_wrk_while_udp_jobs_run():
     Connection: close, reconnecting, never reset."""
     if not shutil.which("wrk"):
         raise Skip("wrk is not installed (tools/deps.sh installs it)")  # noqa: F821
-    vm, udp, http = _appliance(smp=2)
+    vm, udp, http = appliance(smp=2)
     with vm, tempfile.TemporaryDirectory(prefix="httpload-") as tmp:
         lua = os.path.join(tmp, "statuses.lua")
         with open(lua, "w") as f:
@@ -284,7 +261,7 @@ def test_http_load_with_wrk_while_udp_jobs_run():
         time.sleep(3)       # wrk's connections closed and out of TIME-WAIT
         st_mid = _status(http)      # no connection left stuck open
         held, t_hold = _hold(http, MAX_CONNS)
-        probe = _answer(tcp_exchange(http, b"GET /api/status HTTP/1.1\r\n\r\n", timeout=20))
+        probe = first_answer(tcp_exchange(http, b"GET /api/status HTTP/1.1\r\n\r\n", timeout=20))
         over = _wrk(http, 16, 5, lua)
         for s in held:
             s.close()
@@ -332,7 +309,7 @@ def test_http_connection_exhaustion():
     HTTP_IDLE_S, new clients are served again and the pcbs are freed."""
     extra = 8
     n = MAX_CONNS + extra
-    vm, udp, http = _appliance(smp=2)
+    vm, udp, http = appliance(smp=2)
     with vm:
         wait_udp_ready(udp, b"10\n")
         time.sleep(3)       # TIME-WAIT of the readiness check's connection, if any
@@ -359,7 +336,7 @@ def test_http_connection_exhaustion():
                 data, how, _ = _read_until_close(s, 5)
                 answers[i] = (data, how)
                 pending.remove(i)
-                (refused if _is_full_503(*_answer(data)) and how == "eof" else silent).append(i)
+                (refused if _is_full_503(*first_answer(data)) and how == "eof" else silent).append(i)
         time.sleep(1)
         r, _, _ = select.select([socks[i] for i in pending], [], [], 0)
         assert not r, "a held connection got an answer or was closed early: %r" % [
@@ -374,8 +351,8 @@ def test_http_connection_exhaustion():
         data, how, _ = _read_until_close(s, 15)
         s.close()
         t_new = time.monotonic() - t1
-        new_code = _answer(data)[0]
-        new_ok = _is_full_503(*_answer(data)) and how == "eof"
+        new_code = first_answer(data)[0]
+        new_ok = _is_full_503(*first_answer(data)) and how == "eof"
         # The held ones are closed by the appliance after HTTP_IDLE_S.
         closed_after = []
         last_open = max(opened[i] for i in held)
@@ -515,7 +492,7 @@ def _slow_sender(http, res):
         time.sleep(0.05)
     data, how, _ = _read_until_close(s, 20)
     s.close()
-    res["slow_send"] = (_answer(data)[0], how, time.monotonic() - t0)
+    res["slow_send"] = (first_answer(data)[0], how, time.monotonic() - t0)
 
 
 def test_hostile_http_inputs():
@@ -524,7 +501,7 @@ def test_hostile_http_inputs():
     slow sender and a slow reader: each answered (or closed) as expected,
     the `bad` counter rises by exactly the number refused as malformed,
     and the appliance still serves."""
-    vm, udp, http = _appliance(smp=2)
+    vm, udp, http = appliance(smp=2)
     with vm:
         wait_udp_ready(udp, b"10\n")
         before = _status(http)
@@ -539,7 +516,7 @@ def test_hostile_http_inputs():
             tried += 1
             bad_expected += bad
             data, how, dt = _hostile_one(http, req, half)
-            code, hdrs, body = _answer(data)
+            code, hdrs, body = first_answer(data)
             if want is None:
                 good = data == b"" and how == "eof" and dt < 5
             else:
@@ -594,7 +571,7 @@ def test_hostile_http_inputs():
         pieces = data.split(b"HTTP/1.1 200 OK\r\n")
         njobs = []
         for p in pieces[1:]:
-            code, hdrs, body = _answer(b"HTTP/1.1 200 OK\r\n" + p)
+            code, hdrs, body = first_answer(b"HTTP/1.1 200 OK\r\n" + p)
             njobs.append(len(json.loads(body)["jobs"]))
         tried += 1
         slow_read_ok = len(njobs) == lists and all(k >= 256 for k in njobs)
@@ -610,7 +587,7 @@ def test_hostile_http_inputs():
         short_ok = short is not None and short[1] == "eof" and \
             REQUEST_S - 0.5 <= short[2] <= _idle_bound()[0] + 1
         if short_ok:
-            code, hdrs, body = _answer(short[0])
+            code, hdrs, body = first_answer(short[0])
             short_ok = (code == 408 and hdrs.get("connection") == "close" and
                         hdrs.get("content-type") == "application/json" and
                         body.startswith(b'{"error":'))

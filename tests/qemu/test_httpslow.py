@@ -16,37 +16,12 @@ import socket
 import threading
 import time
 
-from net import free_port, tcp_exchange, user_net, wait_udp_ready
+from net import appliance, first_answer, tcp_exchange, wait_udp_ready
 from vm import Vm
 
 MAX_CONNS = 64          # appliance/http/http.h HTTP_MAX_CONNS
 REQUEST_S = 10          # HTTP_REQUEST_S: a head and body within 10 s of the first byte
 SEND_S = 20             # HTTP_SEND_S: unsent output makes progress within 20 s
-
-
-def _appliance(smp=1):
-    udp, http = free_port(), free_port(socket.SOCK_STREAM)
-    vm = Vm(smp=smp, net=user_net(udp=[(udp, 5555)], tcp=[(http, 80)]))
-    return vm, udp, http
-
-
-def _first_answer(data):
-    """(status, headers with lower-case names, body) of the first answer
-    in data; (None, {}, data) when there is none."""
-    head, sep, body = data.partition(b"\r\n\r\n")
-    if not sep or not head.startswith(b"HTTP/1.1 "):
-        return None, {}, data
-    hdrs = {}
-    for line in head.split(b"\r\n")[1:]:
-        k, _, v = line.partition(b":")
-        hdrs[k.strip().lower().decode("latin-1")] = v.strip().decode("latin-1")
-    try:
-        code = int(head[9:12])
-    except ValueError:
-        return None, {}, data
-    if "content-length" in hdrs:
-        body = body[:int(hdrs["content-length"])]
-    return code, hdrs, body
 
 
 def _probe(http, timeout):
@@ -59,7 +34,7 @@ def _probe(http, timeout):
     except OSError:
         return None, time.monotonic() - t0, None
     dt = time.monotonic() - t0
-    code, _, body = _first_answer(out)
+    code, _, body = first_answer(out)
     doc = None
     if code == 200:
         try:
@@ -124,7 +99,7 @@ def test_slowloris_heads_get_408():
     error, Connection: close) and closed about 10 s after its first byte,
     so a fresh client gets a real answer (200) within 15 s of the last
     trickler's arrival; until then it gets a prompt 503."""
-    vm, udp, http = _appliance()
+    vm, udp, http = appliance()
     run_s = 45
     with vm:
         wait_udp_ready(udp, b"10\n")
@@ -178,7 +153,7 @@ def test_slowloris_heads_get_408():
         prober.join(30)
         st = _status(http)
         assert vm.alive() and "PANIC" not in vm.out, vm.tail()
-    codes = [_first_answer(d) for d in data]
+    codes = [first_answer(d) for d in data]
     got408 = [i for i, (code, hdrs, body) in enumerate(codes)
               if code == 408 and hdrs.get("connection") == "close" and
               hdrs.get("content-type") == "application/json" and body.startswith(b'{"error":')]
@@ -257,7 +232,7 @@ def test_clients_that_do_not_read():
     connections are cut 20 s after their output stopped moving, and once
     the clients are gone lwIP's heap is back at its baseline.
     (HTTPSLOW_CLIENTS=N in the environment runs N clients instead.)"""
-    vm, udp, http = _appliance()
+    vm, udp, http = appliance()
     run_s = SEND_S + 25
     with vm:
         wait_udp_ready(udp, b"10\n")

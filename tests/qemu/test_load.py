@@ -15,8 +15,8 @@ import selectors
 import socket
 import time
 
-from net import free_port, http_head, user_net, wait_udp_ready
-from vm import TOP, Vm
+from net import appliance, http_head, wait_udp_ready
+from vm import TOP
 
 REPLY_RX = re.compile(rb"^(\d+) tasks=(\d+) mode=(repeat|split) cores=(\d+) us=(\d+)\n$")
 LIMIT_MAX = 1 << 40
@@ -38,13 +38,6 @@ assert PI_BELOW[10] == 4 and PI_BELOW[100000] == 9592 and PI_BELOW[1000000] == 7
 
 def _want(limit, tasks, mode):
     return PI_BELOW[limit] * (tasks if mode == "repeat" else 1)
-
-
-def _appliance(smp, mem="64M", cmdline=""):
-    udp, http = free_port(), free_port(socket.SOCK_STREAM)
-    vm = Vm(smp=smp, mem=mem, cmdline=cmdline,
-            net=user_net(udp=[(udp, 5555)], tcp=[(http, 80)]))
-    return vm, udp, http
 
 
 def _ready(vm, udp):
@@ -297,7 +290,7 @@ def test_udp_burst_every_request_one_reply():
     1..4 tasks in both modes: each gets exactly one reply, a right result
     or ERR busy, and no second one; the job counters agree with what the
     clients saw; nothing leaks. No request is ever sent twice."""
-    vm, udp, http = _appliance(smp=2)
+    vm, udp, http = appliance(smp=2)
     with vm:
         _ready(vm, udp)
         h = Http(http)
@@ -357,7 +350,7 @@ def test_full_appliance_refuses_and_loses_nothing():
     cancelled and the rest run to the end: every accepted job gets exactly
     one answer, right or `cancelled`, and the counters add up."""
     smp = 2
-    vm, udp, http = _appliance(smp=smp)
+    vm, udp, http = appliance(smp=smp)
     with vm:
         _ready(vm, udp)
         want = _want(FULL_LIMIT, 1024, "repeat")
@@ -482,7 +475,7 @@ def test_cancel_running_and_queued_jobs():
     sched=share a job is queued only until its first chunk, and
     test_sched cancels running ones.)"""
     smp = 2
-    vm, udp, http = _appliance(smp=smp, cmdline="sched=task")
+    vm, udp, http = appliance(smp=smp, cmdline="sched=task")
     with vm:
         _ready(vm, udp)
         h = Http(http)
@@ -578,7 +571,7 @@ HEAP_GUESS_KIB = 3092           # -m that gives about that today; corrected belo
 
 
 def _heap_vm(mem_kib):
-    vm, udp, http = _appliance(smp=2, mem="%dK" % mem_kib)
+    vm, udp, http = appliance(smp=2, mem="%dK" % mem_kib)
     vm.start()
     try:
         _ready(vm, udp)

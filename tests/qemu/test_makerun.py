@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from net import free_port
-from vm import TOP
+from vm import TOP, stop_group
 
 FAIL_FAST_S = 60        # deps.sh's check and the port check; no build, no boot
 
@@ -28,9 +28,19 @@ def _make_run(**ports):
         ["%s=%d" % kv for kv in sorted(ports.items())]
     before = _qemus()
     t0 = time.monotonic()
-    r = subprocess.run(args, cwd=TOP, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                       text=True, timeout=FAIL_FAST_S * 5)
+    # Its own process group: should the port check let it boot, nothing
+    # of it outlives the test.
+    proc = subprocess.Popen(args, cwd=TOP, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=FAIL_FAST_S * 5)
+    except subprocess.TimeoutExpired:
+        out, err = "", "make run still running after %d s" % (FAIL_FAST_S * 5)
+    finally:
+        stop_group(proc)
     dt = time.monotonic() - t0
+    r = subprocess.CompletedProcess(args, proc.returncode, out, err)
     return r, dt, before
 
 

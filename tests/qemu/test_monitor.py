@@ -11,7 +11,6 @@ target file are gone, and monitor down stops Prometheus by its pid."""
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import tempfile
@@ -19,7 +18,7 @@ import time
 
 import prom
 from net import free_port, tcp_exchange, udp_ask
-from vm import TOP
+from vm import TOP, stop_group
 
 CPUS = 4
 BOOT_TIMEOUT = 300      # s from make run to the ready message (TCG, the ISO through GRUB)
@@ -51,21 +50,6 @@ def _qemu_of(port):
     r = subprocess.run(["pgrep", "-f", "hostfwd=tcp:127.0.0.1:%d-:80" % port],
                        capture_output=True, text=True, timeout=10)
     return [int(p) for p in r.stdout.split()]
-
-
-def _stop(proc):
-    """SIGTERM to make run's process group (make, run.sh, QEMU), SIGKILL
-    to what is left after 20 s."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 def test_make_run_then_make_monitor():
@@ -134,7 +118,7 @@ def test_make_run_then_make_monitor():
                                                                  + sel) if v > 0])
                 util = max(v for _, v in rule)
         finally:
-            _stop(proc)
+            stop_group(proc)
         assert proc.returncode != 0
         deadline = time.monotonic() + 10
         while _qemu_of(http) and time.monotonic() < deadline:

@@ -9,22 +9,9 @@ import socket
 import threading
 import time
 
-from net import free_port, http_request, udp_ask, user_net, wait_udp_ready
-from vm import Vm
+from net import appliance, http_request, read_answer, status, udp_ask, wait_udp_ready
 
 PI = {100000: 9592, 200000: 17984, 1000000: 78498}
-
-
-def _appliance(smp, cmdline=""):
-    udp, http = free_port(), free_port(socket.SOCK_STREAM)
-    vm = Vm(smp=smp, cmdline=cmdline, net=user_net(udp=[(udp, 5555)], tcp=[(http, 80)]))
-    return vm, udp, http
-
-
-def _status(http):
-    st, _, body = http_request("127.0.0.1", http, "GET", "/api/status")
-    assert st == 200, st
-    return json.loads(body)
 
 
 def _per_core(st, key):
@@ -42,13 +29,13 @@ def _us(reply):
 
 def test_share_one_task_uses_every_core():
     """A job of one task runs on every idle core, the BSP too."""
-    vm, udp, http = _appliance(4)
+    vm, udp, http = appliance(4)
     with vm:
         wait_udp_ready(udp, b"10\n")
-        st0 = _status(http)
+        st0 = status(http)
         r = udp_ask(udp, b"1000000 1\n", timeout=60)
         time.sleep(0.3)
-        st1 = _status(http)
+        st1 = status(http)
     d = _per_core_delta(st0, st1, "chunks_done")
     print("share: one task of 10^6 ran as chunks %s on the 4 cores" % d)
     assert r.startswith(b"78498 tasks=1 "), r
@@ -60,13 +47,13 @@ def test_share_one_task_uses_every_core():
 def test_task_policy_runs_one_task_per_core():
     """sched=task: the paper's policy, each task on one core from start to
     end: four tasks on four cores, each core one task and all its chunks."""
-    vm, udp, http = _appliance(4, "sched=task")
+    vm, udp, http = appliance(4, "sched=task")
     with vm:
         wait_udp_ready(udp, b"10\n")
-        st0 = _status(http)
+        st0 = status(http)
         r = udp_ask(udp, b"1000000 4\n", timeout=120)
         time.sleep(0.3)
-        st1 = _status(http)
+        st1 = status(http)
     tasks = _per_core_delta(st0, st1, "tasks_done")
     chunks = _per_core_delta(st0, st1, "chunks_done")
     print("task: 4 tasks of 10^6 -> tasks %s, chunks %s per core" % (tasks, chunks))
@@ -103,7 +90,7 @@ def test_small_job_is_answered_while_long_jobs_run_and_cancels_are_prompt():
     answered within 20x its time alone (the benchmark has the precise
     figure), then both long jobs are cancelled and answered `ERR cancelled`
     within a second."""
-    vm, udp, http = _appliance(2)
+    vm, udp, http = appliance(2)
     with vm:
         wait_udp_ready(udp, b"10\n")
         t_alone = _median_small(udp)
@@ -113,7 +100,7 @@ def test_small_job_is_answered_while_long_jobs_run_and_cancels_are_prompt():
         for t in threads:
             t.start()
         time.sleep(1.0)
-        st = _status(http)
+        st = status(http)
         assert st["jobs"]["running"] == 2 and all(c["state"] == "busy" or c["role"] == "bsp"
                                                   for c in st["cores"]), st
         t_behind = _median_small(udp)
@@ -127,7 +114,7 @@ def test_small_job_is_answered_while_long_jobs_run_and_cancels_are_prompt():
             assert st_code == 200 and json.loads(body)["state"] == "cancelled", (st_code, body)
         for t in threads:
             t.join(30)
-        st = _status(http)
+        st = status(http)
     waits = [when - t_cancel for _, when in results]
     print("small 200000x1: alone %.1f ms, behind 2 long jobs %.1f ms (%.1fx); cancel answered "
           "after %s s; longest chunk %d us" % (t_alone * 1e3, t_behind * 1e3, t_behind / t_alone,
@@ -183,13 +170,13 @@ def test_flood_of_many_task_jobs():
     """Several sockets flood 1000-task jobs for 60 s at -smp 4 (the old
     task queue panicked within 3 to 30 s under '0 1000'): no panic, every
     datagram exactly one reply, and the counters add up."""
-    vm, udp, http = _appliance(4)
+    vm, udp, http = appliance(4)
     payloads = [(b"0 1000\n", b"0 tasks=1000 mode=repeat"),
                 (b"1000 1000\n", b"168000 tasks=1000 mode=repeat"),
                 (b"100000 1000 split\n", b"9592 tasks=1000 mode=split")]
     with vm:
         wait_udp_ready(udp, b"10\n")
-        st0 = _status(http)
+        st0 = status(http)
         out = []
         threads = [threading.Thread(target=_flooder, args=(udp, payloads, 60, 24, out))
                    for _ in range(4)]
@@ -197,7 +184,7 @@ def test_flood_of_many_task_jobs():
             t.start()
         for t in threads:
             t.join(200)
-        st = _status(http)
+        st = status(http)
         alive = udp_ask(udp, b"100000 2\n", timeout=30)
         panicked = "PANIC" in vm.out
     sent = sum(o["sent"] for o in out)
@@ -224,7 +211,7 @@ def test_bsp_serves_the_network_between_chunks_at_large_limits():
     cancels the job at once and the UDP client gets `ERR cancelled`.
     (Before chunks, issue 10's defect 7: the BSP left the network unserved
     for tens of ms while it computed.)"""
-    vm, udp, http = _appliance(2)
+    vm, udp, http = appliance(2)
     with vm:
         wait_udp_ready(udp, b"10\n")
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -235,16 +222,11 @@ def test_bsp_serves_the_network_between_chunks_at_large_limits():
         for _ in range(40):
             t0 = time.monotonic()
             s.sendall(b"GET /api/jobs/2 HTTP/1.1\r\n\r\n")
-            buf = b""
-            while b"\r\n\r\n" not in buf or len(buf.partition(b"\r\n\r\n")[2]) < int(
-                    buf.lower().split(b"content-length:")[1].split(b"\r\n")[0]):
-                chunk = s.recv(65536)
-                assert chunk, "closed while the BSP computes"
-                buf += chunk
-            assert buf.startswith(b"HTTP/1.1 200"), buf[:100]
+            code, _, body = read_answer(s, t0 + 30)
+            assert code == 200, body[:100]
             lat.append(time.monotonic() - t0)
         s.close()
-        st = _status(http)
+        st = status(http)
         code, _, _ = http_request("127.0.0.1", http, "DELETE", "/api/jobs/2")
         u.settimeout(30)
         cancelled = u.recv(100)
@@ -265,16 +247,16 @@ def test_task_policy_one_task_job_runs_on_an_ap_not_the_bsp():
     """sched=task: a one-task job submitted while the APs sleep runs on an
     AP, not on the BSP, the core that serves the network (issue 10's
     defect 7, second half)."""
-    vm, udp, http = _appliance(2, "sched=task")
+    vm, udp, http = appliance(2, "sched=task")
     with vm:
         wait_udp_ready(udp, b"10\n")
         time.sleep(0.5)
-        before = _per_core(_status(http), "tasks_done")
+        before = _per_core(status(http), "tasks_done")
         for _ in range(5):
             time.sleep(0.2)         # the AP is back in HLT
             assert udp_ask(udp, b"200000 1\n").startswith(b"17984 tasks=1 ")
         time.sleep(0.5)
-        after = _per_core(_status(http), "tasks_done")
+        after = _per_core(status(http), "tasks_done")
     print("prefer-ap: 5 one-task jobs, tasks_done [bsp, ap] %s -> %s" % (before, after))
     assert after[0] == before[0], (before, after)      # the BSP ran none
     assert after[1] - before[1] == 5, (before, after)
