@@ -180,15 +180,19 @@ again:
 			closed[i].pcb = NULL;
 }
 
+static void send_rst(const struct tcp_pcb *pcb, u32_t seq)
+{
+	tcp_rst(pcb, seq, pcb->rcv_nxt, &pcb->local_ip, &pcb->remote_ip, pcb->local_port,
+		pcb->remote_port);
+}
+
 void tcp_guard_reset(struct tcp_pcb *pcb)
 {
 	u32_t edge = pcb->lastack + pcb->snd_wnd;
-	if (!TCP_SEQ_GT(pcb->snd_nxt, edge)) {
-		tcp_abort(pcb);
-		return;
-	}
-	tcp_rst(pcb, edge, pcb->rcv_nxt, &pcb->local_ip, &pcb->remote_ip, pcb->local_port,
-		pcb->remote_port);
+	u32_t seq = TCP_SEQ_GT(pcb->snd_nxt, edge) ? edge : pcb->snd_nxt;
+	send_rst(pcb, pcb->lastack);
+	if (seq != pcb->lastack)
+		send_rst(pcb, seq);
 	tcp_abandon(pcb, 0);    /* as tcp_abort, less its RST */
 }
 

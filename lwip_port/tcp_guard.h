@@ -28,14 +28,20 @@ struct tcp_guard_stats {
 	uint64_t closed_cut;    /* closed ones reset past TCP_GUARD_CLOSED_TICKS */
 };
 
-/* tcp_abort, with the RST where the peer takes it. lwIP resets at
- * snd_nxt, and each zero-window probe has moved snd_nxt one byte past
- * the peer's shut window, where its TCP (BSD's, Linux's, QEMU's slirp)
- * drops the RST as out of window and keeps its end open for good, its
- * reader waiting on a connection that no longer exists. Past the
- * window's right edge the RST goes at that edge instead (as Linux's
- * tcp_acceptable_seq does). For the connections the appliance cuts:
- * peers that stopped reading, which is when lwIP probes. */
+/* tcp_abort, with RSTs where the peer takes them. lwIP resets once, at
+ * snd_nxt: each zero-window probe has moved that one byte past the
+ * peer's shut window, and a window the peer shrank may end before it,
+ * where its TCP (BSD's, Linux's, QEMU's slirp) drops the RST as out of
+ * window and keeps its end open for good, its reader waiting on a
+ * connection that no longer exists. So: one RST at snd_una, which a
+ * peer that acknowledged all it got takes (Linux: seq == rcv_nxt) and a
+ * BSD-derived one always takes (left of its window); then, when that is
+ * not the same, one at snd_nxt, or at the window's right edge when
+ * snd_nxt is past it (as Linux's tcp_acceptable_seq), which a peer
+ * inside whose window it falls takes or answers with a challenge ACK
+ * that lwIP, knowing the connection no more, answers with a RST at
+ * exactly the ACK's number. For the connections the appliance cuts:
+ * peers that stopped reading. */
 struct tcp_pcb;
 void tcp_guard_reset(struct tcp_pcb *pcb);
 

@@ -205,7 +205,7 @@ class TapNamespace:
         self.sh("ip", "netns", "del", self.ns, check=False)
 
 
-def appliance(smp=1, mem="64M", cmdline=""):
+def appliance(smp=1, *, mem="64M", cmdline=""):
     """The product image's Vm (not started) with its UDP 5555 and HTTP 80
     forwarded from free host ports: (vm, udp port, http port)."""
     udp, http = free_port(), free_port(socket.SOCK_STREAM)

@@ -47,7 +47,7 @@ def test_share_one_task_uses_every_core():
 def test_task_policy_runs_one_task_per_core():
     """sched=task: the paper's policy, each task on one core from start to
     end: four tasks on four cores, each core one task and all its chunks."""
-    vm, udp, http = appliance(4, "sched=task")
+    vm, udp, http = appliance(4, cmdline="sched=task")
     with vm:
         wait_udp_ready(udp, b"10\n")
         st0 = status(http)
@@ -217,6 +217,7 @@ def test_bsp_serves_the_network_between_chunks_at_large_limits():
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         u.sendto(b"1099511627776 2 split\n", ("127.0.0.1", udp))
         time.sleep(1.0)
+        st0 = status(http)
         s = socket.create_connection(("127.0.0.1", http), timeout=30)
         lat = []
         for _ in range(40):
@@ -237,7 +238,10 @@ def test_bsp_serves_the_network_between_chunks_at_large_limits():
               lat[20] * 1e3, lat[-1] * 1e3, gap_us, st["chunk_max_us"],
               [c["state"] for c in st["cores"]]))
     assert code == 200 and cancelled == b"ERR cancelled\n", (code, cancelled)
-    assert st["cores"][0]["chunks_done"] > 0 and st["cores"][1]["state"] == "busy", st["cores"]
+    # Both cores computed meanwhile (a core's state is a sample: at the
+    # bottom of the range a chunk lasts about a microsecond, and an AP
+    # between two reads "idle").
+    assert all(d > 0 for d in _per_core_delta(st0, st, "chunks_done")), (st0["cores"], st["cores"])
     # A few ms of work; TCG on a loaded host stretches it (descheduled vCPUs).
     assert 0 < gap_us < 50000, gap_us
     assert lat[20] < 0.05, lat
@@ -247,7 +251,7 @@ def test_task_policy_one_task_job_runs_on_an_ap_not_the_bsp():
     """sched=task: a one-task job submitted while the APs sleep runs on an
     AP, not on the BSP, the core that serves the network (issue 10's
     defect 7, second half)."""
-    vm, udp, http = appliance(2, "sched=task")
+    vm, udp, http = appliance(2, cmdline="sched=task")
     with vm:
         wait_udp_ready(udp, b"10\n")
         time.sleep(0.5)
