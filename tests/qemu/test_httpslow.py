@@ -355,10 +355,9 @@ def test_a_client_that_stopped_reading_takes_the_reset():
     """A client that takes 200 bytes of GET /app.js on a kept-alive
     connection, then shuts its window and answers every window probe: the
     HTTP layer cuts it 20 s after its output stopped moving (stalled) and
-    resets it where the client takes the RST, at the right edge of the
-    shut window (tcp_guard_reset). With lwIP's own RST, one byte past the
-    edge, QEMU's user networking dropped it and kept the host's socket
-    open: test_clients_that_do_not_read saw 19 of 20 cut. And the client
+    resets it where the client takes the RST, at the shut window's edge
+    (tcp_guard_reset): lwIP's own RST lands one byte past it, moved there
+    by its probe, where a TCP with its window shut drops it. And the client
     gets its first 200 bytes at all: for a 200-byte window lwIP makes
     100-byte segments and refused a write the size of the send buffer,
     so the answer never started, nothing was in flight to be cut for, and
