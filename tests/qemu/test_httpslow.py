@@ -13,6 +13,7 @@ import json
 import os
 import select
 import socket
+import subprocess
 import threading
 import time
 
@@ -244,7 +245,6 @@ def _count_cut(socks, timeout):
 def _tcp_ends(socks):
     """For a failure's message: both ends of each socket's connection on
     the host (the client, and QEMU's slirp socket), as ss shows them."""
-    import subprocess
     out = []
     for s in socks:
         try:
@@ -338,7 +338,8 @@ def test_clients_that_do_not_read():
              sorted(waits)[len(waits) // 2] if waits else -1, _lwip_heap(base),
              max(heaps, default=-1), base["lwip"]["heap_bytes"], _lwip_heap(during), heap_after,
              "back in %.1f s" % back if back is not None else "not back in 40 s", cut,
-             NON_READERS, cut_when_sent, after["http"].get("stalled", 0) - base["http"].get("stalled", 0),
+             NON_READERS, cut_when_sent,
+             after["http"].get("stalled", 0) - base["http"].get("stalled", 0),
              "all by %.1f s after the first connected" % all_cut_s if all_cut_s
              else "not within %d s" % (run_s + 60)))
     assert len(res) >= run_s // 3, len(res)
