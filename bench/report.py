@@ -28,10 +28,10 @@ LABEL = {
 }
 
 
-
 def verdict(ok):
     """A target's cell: met or MISSED."""
     return "met" if ok else "MISSED"
+
 
 def machine():
     model = "?"

@@ -23,8 +23,8 @@
  * Each one given up, and each SYN refused, is counted (net_stats).
  *
  * And one bound lwIP lacks after a close: a connection the application
- * closed with bytes unacknowledged is reset once it has waited
- * TCP_GUARD_CLOSED_TICKS for them (closed_cut below). Those and the
+ * closed (tcp_guard_close) with bytes unacknowledged is reset once it has
+ * waited TCP_GUARD_CLOSED_TICKS for them. Those and the
  * connections the HTTP layer cuts are reset where a peer whose window is
  * shut takes the RST (tcp_guard_reset).
  * BSP only, from lwIP's input path, TCP's timer and the HTTP layer. */
@@ -121,63 +121,20 @@ err_t tcp_guard_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
 	return ERR_OK;
 }
 
-/* Closed connections still waiting for acknowledgements, and since when
- * (tcp_ticks). A pcb is known by its address and its ports, so one that
- * lwIP freed and gave to another connection is not taken for the old. */
-struct closed {
-	const struct tcp_pcb *pcb;
-	u16_t local_port, remote_port;
-	u32_t since;
-};
-static struct closed closed[MEMP_NUM_TCP_PCB];
-
 static bool waits_after_close(const struct tcp_pcb *pcb)
 {
 	return (pcb->state == FIN_WAIT_1 || pcb->state == CLOSING || pcb->state == LAST_ACK) &&
 	       (pcb->unacked || pcb->unsent);
 }
 
-static bool same(const struct closed *c, const struct tcp_pcb *pcb)
+/* pcb->tmr from here on is the time of the close: lwIP moves it on each
+ * segment received, but not once the pcb is closed (TF_RXCLOSED), and
+ * reads it only for timeouts that start at a close anyway (FIN-WAIT-2,
+ * LAST-ACK) and to pick the oldest pcb to take when the pool is empty. */
+bool tcp_guard_close(struct tcp_pcb *pcb)
 {
-	return c->pcb == pcb && c->local_port == pcb->local_port &&
-	       c->remote_port == pcb->remote_port;
-}
-
-/* Resets the closed connections that have waited too long; forgets those
- * lwIP finished with. */
-static void cut_closed(void)
-{
-	bool seen[MEMP_NUM_TCP_PCB] = { false };
-again:
-	for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb; pcb = pcb->next) {
-		if (!waits_after_close(pcb))
-			continue;
-		int k = -1, free_k = -1;
-		for (int i = 0; i < MEMP_NUM_TCP_PCB && k < 0; i++) {
-			if (closed[i].pcb && same(&closed[i], pcb))
-				k = i;
-			else if (!closed[i].pcb && free_k < 0)
-				free_k = i;
-		}
-		if (k < 0) {
-			if (free_k < 0)
-				continue;       /* cannot be: one entry per pcb */
-			k = free_k;
-			closed[k] = (struct closed){ pcb, pcb->local_port, pcb->remote_port,
-						     tcp_ticks };
-		}
-		seen[k] = true;
-		if ((u32_t)(tcp_ticks - closed[k].since) >= TCP_GUARD_CLOSED_TICKS) {
-			closed[k].pcb = NULL;
-			seen[k] = false;
-			stats.closed_cut++;
-			tcp_guard_reset((struct tcp_pcb *)pcb); /* no callback: the application let go */
-			goto again;     /* the list changed under us */
-		}
-	}
-	for (int i = 0; i < MEMP_NUM_TCP_PCB; i++)
-		if (!seen[i])
-			closed[i].pcb = NULL;
+	pcb->tmr = tcp_ticks;
+	return tcp_close(pcb) == ERR_OK;
 }
 
 static void send_rst(const struct tcp_pcb *pcb, u32_t seq)
@@ -198,14 +155,18 @@ void tcp_guard_reset(struct tcp_pcb *pcb)
 
 void tcp_guard_expire(void)
 {
-	cut_closed();
 again:
 	for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb; pcb = pcb->next) {
-		if (pcb->state == SYN_RCVD &&
-		    (u32_t)(tcp_ticks - pcb->tmr) >= TCP_GUARD_SYN_RCVD_TICKS) {
+		u32_t waited = tcp_ticks - pcb->tmr;
+		if (pcb->state == SYN_RCVD && waited >= TCP_GUARD_SYN_RCVD_TICKS) {
 			stats.expired++;
 			tcp_abandon(pcb, 0);
 			goto again;     /* the list changed under us */
+		}
+		if (waits_after_close(pcb) && waited >= TCP_GUARD_CLOSED_TICKS) {
+			stats.closed_cut++;
+			tcp_guard_reset(pcb);   /* no callback: the application let go */
+			goto again;
 		}
 	}
 }

@@ -3,6 +3,7 @@
 #ifndef LWIP_PORT_TCP_GUARD_H
 #define LWIP_PORT_TCP_GUARD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* A half-open connection (SYN-RECEIVED) is given up after this many of
@@ -44,6 +45,9 @@ struct tcp_guard_stats {
  * peers that stopped reading. */
 struct tcp_pcb;
 void tcp_guard_reset(struct tcp_pcb *pcb);
+/* tcp_close, and the start of the connection's TCP_GUARD_CLOSED_TICKS.
+ * False: no memory for the FIN, the pcb is still the caller's. */
+bool tcp_guard_close(struct tcp_pcb *pcb);
 
 /* Gives up the half-open connections past their lifetime, and resets the
  * closed ones whose bytes are still not acknowledged past theirs. On each

@@ -154,6 +154,8 @@ def ensure_daemons():
     return started
 
 
+# ---- domains ---------------------------------------------------------------
+
 def accel():
     r = subprocess.run(["bash", os.path.join(TOP, "tools", "accel.sh")], capture_output=True,
                        text=True, timeout=120)

@@ -191,7 +191,7 @@ static bool conn_close(struct conn *c, bool cut)
 	/* A cut resets: a close would leave lwIP the unacknowledged bytes
 	 * until it gives up on the zero window, minutes later. And resets
 	 * where a client that stopped reading takes it (tcp_guard.h). */
-	if (!cut && tcp_close(pcb) == ERR_OK)
+	if (!cut && tcp_guard_close(pcb))
 		return false;
 	tcp_guard_reset(pcb);
 	return true;

@@ -85,7 +85,6 @@ def http_head(raw):
     return int(lines[0].split(" ")[1]), headers
 
 
-
 def first_answer(data):
     """(status, headers with lower-case names, body) of the first answer
     in data, the body cut at its Content-Length; (None, {}, data) when
@@ -97,6 +96,7 @@ def first_answer(data):
     if "content-length" in hdrs:
         body = body[:int(hdrs["content-length"])]
     return status, hdrs, body
+
 
 def http_request(host, port, method, path, body=b"", timeout=30, token=None):
     """One request on a new connection; reads the answer by its

@@ -12,7 +12,6 @@ root inside the network namespace that holds the tap (tests run it with
 """
 
 import json
-import os
 import random
 import select
 import socket

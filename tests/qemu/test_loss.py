@@ -29,7 +29,6 @@ import ctypes
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time

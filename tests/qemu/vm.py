@@ -35,7 +35,6 @@ _qemu10 = None          # the wrapper's path, or why it cannot be had
 MAX_SMP = {"pc": 255, "q35": 4096}
 
 
-
 def stop_group(proc, grace=20):
     """SIGTERM to the process group proc leads (started with
     start_new_session: make, its scripts, their QEMU), SIGKILL to what is
@@ -50,6 +49,7 @@ def stop_group(proc, grace=20):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
 
 class QemuUnavailable(Exception):
     """The QEMU asked for cannot be installed or run here; the message says

@@ -247,17 +247,19 @@ void tcp_recved(struct tcp_pcb *pcb, u16_t len)
 		f->recved += len;
 }
 
-err_t tcp_close(struct tcp_pcb *pcb)
+/* lwip_port/tcp_guard.c: tcp_close, its wait for the bytes timed from
+ * here. */
+bool tcp_guard_close(struct tcp_pcb *pcb)
 {
 	struct fconn *f = live(pcb, "tcp_close");
 	if (!f)
-		return ERR_OK;
+		return true;
 	if (f->fail_close) {
 		f->fail_close--;
-		return ERR_MEM;
+		return false;
 	}
 	f->closed = true;
-	return ERR_OK;
+	return true;
 }
 
 void tcp_abort(struct tcp_pcb *pcb)
